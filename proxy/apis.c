@@ -1,0 +1,120 @@
+/* apis.c - the client-facing API allowlist.
+ *
+ * Only APIs a Kafka client sends to a broker listener are forwarded.
+ * Inter-broker and controller APIs, the SASL APIs (the gateway's own
+ * business), and the broker's ACL, SCRAM-credential and delegation-token
+ * admin APIs (security state the gateway must own) are refused, as is
+ * DescribeQuorum, whose answer lists controller endpoints.
+ */
+#include "apis.h"
+#include "codec.h"
+
+#include <stddef.h>
+
+/* One allowed API and the highest version the gateway lets through. */
+struct api_rule {
+	int16_t key;                   /* api key */
+	int16_t max;                   /* gateway cap; -1: the codec's max */
+};
+
+static const struct api_rule rules[] = {
+	{ 0, -1 },   /* Produce */
+	{ 1, -1 },   /* Fetch */
+	{ 2, -1 },   /* ListOffsets */
+	{ 3, -1 },   /* Metadata */
+	{ 8, -1 },   /* OffsetCommit */
+	{ 9, -1 },   /* OffsetFetch */
+	{ 10, -1 },  /* FindCoordinator */
+	{ 11, -1 },  /* JoinGroup */
+	{ 12, -1 },  /* Heartbeat */
+	{ 13, -1 },  /* LeaveGroup */
+	{ 14, -1 },  /* SyncGroup */
+	{ 15, -1 },  /* DescribeGroups */
+	{ 16, -1 },  /* ListGroups */
+	{ 18, -1 },  /* ApiVersions */
+	{ 19, -1 },  /* CreateTopics */
+	{ 20, -1 },  /* DeleteTopics */
+	{ 21, -1 },  /* DeleteRecords */
+	{ 22, -1 },  /* InitProducerId */
+	{ 23, -1 },  /* OffsetForLeaderEpoch */
+	{ 24, 3 },   /* AddPartitionsToTxn: v4+ is broker-to-broker (KIP-890) */
+	{ 25, -1 },  /* AddOffsetsToTxn */
+	{ 26, -1 },  /* EndTxn */
+	{ 28, -1 },  /* TxnOffsetCommit */
+	{ 32, -1 },  /* DescribeConfigs */
+	{ 33, -1 },  /* AlterConfigs */
+	{ 34, -1 },  /* AlterReplicaLogDirs */
+	{ 35, -1 },  /* DescribeLogDirs */
+	{ 37, -1 },  /* CreatePartitions */
+	{ 42, -1 },  /* DeleteGroups */
+	{ 43, -1 },  /* ElectLeaders */
+	{ 44, -1 },  /* IncrementalAlterConfigs */
+	{ 45, -1 },  /* AlterPartitionReassignments */
+	{ 46, -1 },  /* ListPartitionReassignments */
+	{ 47, -1 },  /* OffsetDelete */
+	{ 48, -1 },  /* DescribeClientQuotas */
+	{ 49, -1 },  /* AlterClientQuotas */
+	{ 57, -1 },  /* UpdateFeatures */
+	{ 60, -1 },  /* DescribeCluster */
+	{ 61, -1 },  /* DescribeProducers */
+	{ 65, -1 },  /* DescribeTransactions */
+	{ 66, -1 },  /* ListTransactions */
+	{ 68, -1 },  /* ConsumerGroupHeartbeat */
+	{ 69, -1 },  /* ConsumerGroupDescribe */
+	{ 71, -1 },  /* GetTelemetrySubscriptions */
+	{ 72, -1 },  /* PushTelemetry */
+	{ 74, -1 },  /* ListConfigResources (ListClientMetricsResources) */
+	{ 75, -1 },  /* DescribeTopicPartitions */
+	{ 76, -1 },  /* ShareGroupHeartbeat */
+	{ 77, -1 },  /* ShareGroupDescribe */
+	{ 78, -1 },  /* ShareFetch */
+	{ 79, -1 },  /* ShareAcknowledge */
+	{ 88, -1 },  /* StreamsGroupHeartbeat */
+	{ 89, -1 },  /* StreamsGroupDescribe */
+	{ 90, -1 },  /* DescribeShareGroupOffsets */
+	{ 91, -1 },  /* AlterShareGroupOffsets */
+	{ 92, -1 },  /* DeleteShareGroupOffsets */
+};
+
+static const struct api_rule *rule_find(int16_t key)
+{
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].key == key)
+			return &rules[i];
+	return NULL;
+}
+
+int16_t kg_api_max_version(int16_t api_key)
+{
+	const struct api_rule *r = rule_find(api_key);
+	const struct kc_api *a = kc_api_find(api_key);
+	if (!r || !a || !a->request || !a->response)
+		return -1;
+	int16_t max = a->request->valid.max;
+	if (a->response->valid.max < max)
+		max = a->response->valid.max;
+	if (r->max >= 0 && r->max < max)
+		max = r->max;
+	return max;
+}
+
+int16_t kg_api_min_version(int16_t api_key)
+{
+	const struct kc_api *a = kc_api_find(api_key);
+	if (!a || !a->request || !a->response)
+		return -1;
+	return a->request->valid.min > a->response->valid.min ? a->request->valid.min
+							      : a->response->valid.min;
+}
+
+bool kg_api_allowed(int16_t api_key, int16_t version)
+{
+	int16_t max = kg_api_max_version(api_key);
+	return max >= 0 && version >= kg_api_min_version(api_key) && version <= max;
+}
+
+const char *kg_api_name(int16_t api_key)
+{
+	const struct kc_api *a = kc_api_find(api_key);
+	return a ? a->name : "unknown";
+}

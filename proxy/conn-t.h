@@ -1,0 +1,69 @@
+/* conn-t.h - one client connection paired with its upstream broker
+ * connection.
+ *
+ *   client --c_in--> [parse, check, forward] --to_u + c_in--> broker
+ *   client <--to_c + u_in-- [match, rewrite]  <--u_in-------- broker
+ *
+ * Each direction forwards from its receive buffer without copying; the
+ * gateway's own bytes (rewritten or local responses) go through to_c/to_u.
+ * The in-flight queue pairs responses with requests in order.
+ */
+#ifndef KG_CONN_T_H
+#define KG_CONN_T_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "codec-t.h"
+#include "sbuf-t.h"
+
+struct kg_worker;
+
+/* A request waiting for its response, or a local response waiting for its
+ * turn (local != NULL), in the order the client sent them. */
+struct kg_inflight {
+	int32_t corr;                  /* correlation id */
+	int16_t api_key;               /* request api key */
+	int16_t version;               /* request api version */
+	uint8_t *local;                /* gateway-made response frame, or NULL */
+	uint32_t local_len;            /* length of local (with size prefix) */
+};
+
+enum kg_conn_state {
+	KG_CONN_CONNECTING,            /* upstream connect in progress */
+	KG_CONN_OPEN,                  /* both sides up */
+	KG_CONN_CLOSED                 /* being torn down */
+};
+
+struct kg_conn {
+	struct kg_worker *w;           /* owning worker (its loop) */
+	struct kg_conn *prev, *next;   /* worker's connection list */
+	uint64_t id;                   /* worker-unique id, for logs */
+	enum kg_conn_state state;      /* lifecycle */
+	int32_t node_id;               /* broker this port stands for, -1 bootstrap */
+	unsigned attempt;              /* bootstrap connect attempts so far */
+	char peer[64];                 /* client address text */
+
+	int cfd, ufd;                  /* client and upstream sockets */
+	ev_io c_rd, c_wr, u_rd, u_wr;  /* readiness watchers */
+	ev_timer timer;                /* connect timeout, then idle check */
+	ev_tstamp last_active;         /* last byte in either direction */
+
+	struct kg_sbuf c_in;           /* requests received from the client */
+	struct kg_sbuf u_in;           /* responses received from the broker */
+	struct kg_obuf to_c;           /* gateway-made bytes for the client */
+	struct kg_obuf to_u;           /* gateway-made bytes for the broker */
+
+	struct kg_inflight *q;         /* ring of in-flight entries */
+	uint32_t qhead, qlen, qcap;    /* ring head, length, capacity */
+
+	struct kc_arena arena;         /* decoded trees, reset per frame */
+	bool close_after_flush;        /* close once to_c is written */
+
+	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
+	uint64_t requests;             /* requests received */
+};
+
+#endif

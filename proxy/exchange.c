@@ -1,0 +1,219 @@
+/* exchange.c - per-frame decisions.
+ *
+ * Requests: the api key and version must be allowed (apis.c) and the
+ * whole frame must decode with the generated codec, or the connection is
+ * closed: nothing the gateway cannot parse is ever forwarded. ApiVersions
+ * of an unknown (newer) version is answered locally, as a broker does.
+ *
+ * Responses: matched in order with the in-flight queue; those that carry
+ * broker addresses or API ranges are decoded, rewritten and re-encoded
+ * into to_c; the rest are forwarded untouched.
+ */
+#include "exchange.h"
+#include "apis.h"
+#include "codec.h"
+#include "rewrite.h"
+#include "sbuf.h"
+#include "worker-t.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define API_PRODUCE 0
+#define API_API_VERSIONS 18
+
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
+{
+	if (c->qlen == c->qcap) {
+		uint32_t cap = c->qcap ? c->qcap * 2 : 16;
+		struct kg_inflight *q = malloc(cap * sizeof(*q));
+		if (!q)
+			return -1;
+		for (uint32_t i = 0; i < c->qlen; i++)
+			q[i] = c->q[(c->qhead + i) % c->qcap];
+		free(c->q);
+		c->q = q;
+		c->qcap = cap;
+		c->qhead = 0;
+	}
+	c->q[(c->qhead + c->qlen) % c->qcap] = *e;
+	c->qlen++;
+	return 0;
+}
+
+static void inflight_pop(struct kg_conn *c)
+{
+	free(c->q[c->qhead].local);
+	c->qhead = (c->qhead + 1) % c->qcap;
+	c->qlen--;
+}
+
+void kg_inflight_clear(struct kg_conn *c)
+{
+	while (c->qlen > 0)
+		inflight_pop(c);
+}
+
+int kg_exchange_emit_local(struct kg_conn *c)
+{
+	while (c->qlen > 0 && c->q[c->qhead].local) {
+		/* Everything before it must already be in to_c or written. */
+		if (c->u_in.ready != c->u_in.sent)
+			return 1;
+		struct kg_inflight *e = &c->q[c->qhead];
+		uint8_t *p = kg_obuf_extend(&c->to_c, e->local_len);
+		if (!p)
+			return 1;
+		memcpy(p, e->local, e->local_len);
+		inflight_pop(c);
+	}
+	return 0;
+}
+
+/* Queues a gateway-made response frame behind the pending ones. */
+static int queue_local(struct kg_conn *c, int32_t corr, int16_t key,
+		       int16_t ver, uint8_t *frame, long len)
+{
+	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
+				 .local = frame, .local_len = (uint32_t)len };
+	if (kg_inflight_push(c, &e) < 0) {
+		free(frame);
+		return -1;
+	}
+	kg_exchange_emit_local(c);
+	return 0;
+}
+
+enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
+				    size_t len, const char **reason)
+{
+	const uint8_t *body = frame + 4;
+	size_t blen = len - 4;
+	int16_t key, ver;
+	int32_t corr;
+	if (kc_peek_request_key(body, blen, &key, &ver, &corr) != KC_OK) {
+		*reason = "malformed request header";
+		return KG_CLOSE;
+	}
+	if (key == API_API_VERSIONS && ver > kg_api_max_version(API_API_VERSIONS)) {
+		/* Cutting the frame out needs nothing before it unsent. */
+		if (c->c_in.ready != c->c_in.sent)
+			return KG_WAIT;
+		c->requests++;
+		uint8_t *resp;
+		long rlen = kg_apiversions_unsupported(corr, &resp);
+		if (rlen < 0 || queue_local(c, corr, key, ver, resp, rlen) < 0) {
+			*reason = "out of memory";
+			return KG_CLOSE;
+		}
+		return KG_CONSUMED;
+	}
+	if (!kg_api_allowed(key, ver)) {
+		*reason = kc_api_find(key) ? "api or version not allowed through the gateway"
+					   : "unknown api key";
+		return KG_CLOSE;
+	}
+	c->requests++;
+	struct kc_req_header h;
+	struct kc_obj *req;
+	kc_arena_reset(&c->arena);
+	if (kc_decode_request_header(body, blen, &c->arena, &h) != KC_OK ||
+	    kc_decode_request(key, ver, body + h.header_len, blen - h.header_len,
+			      &c->arena, &req) != KC_OK) {
+		*reason = "malformed request";
+		return KG_CLOSE;
+	}
+	/* Produce with acks=0 gets no response from the broker. */
+	if (key == API_PRODUCE) {
+		struct kc_value *acks = kc_get(req, "Acks");
+		if (acks && acks->u.i == 0)
+			return KG_FORWARD;
+	}
+	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver };
+	if (kg_inflight_push(c, &e) < 0) {
+		*reason = "out of memory";
+		return KG_CLOSE;
+	}
+	return KG_FORWARD;
+}
+
+/* Encodes a rewritten response (header + body) into to_c. */
+static int encode_response(struct kg_conn *c, int hdr_ver, int32_t corr,
+			   const struct kc_obj *resp, int16_t ver, bool flex)
+{
+	int64_t body = kc_encoded_size(resp, ver, flex);
+	if (body < 0)
+		return -1;
+	size_t hlen = kc_response_header_size(hdr_ver);
+	size_t total = 4 + hlen + (size_t)body;
+	if (total > UINT32_MAX / 2)
+		return -1;
+	uint8_t *p = kg_obuf_extend(&c->to_c, total);
+	if (!p)
+		return -1;
+	uint32_t sz = (uint32_t)(total - 4);
+	p[0] = (uint8_t)(sz >> 24); p[1] = (uint8_t)(sz >> 16);
+	p[2] = (uint8_t)(sz >> 8); p[3] = (uint8_t)sz;
+	kc_write_response_header(p + 4, hdr_ver, corr);
+	if (kc_encode(resp, ver, flex, p + 4 + hlen, (size_t)body) != body) {
+		c->to_c.len -= total;
+		return -1;
+	}
+	return 0;
+}
+
+enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
+				     size_t len, const char **reason)
+{
+	if (len < 8 || c->qlen == 0) {
+		*reason = "unexpected response from broker";
+		return KG_CLOSE;
+	}
+	struct kg_inflight *e = &c->q[c->qhead];
+	int32_t corr = (int32_t)be32(frame + 4);
+	if (e->local || corr != e->corr) {
+		*reason = "response out of order from broker";
+		return KG_CLOSE;
+	}
+	if (!kg_rewrite_needed(e->api_key, e->version)) {
+		inflight_pop(c);
+		return KG_FORWARD;
+	}
+	/* A replaced frame must not overtake bytes still waiting. */
+	if (c->u_in.ready != c->u_in.sent)
+		return KG_WAIT;
+
+	int hv = kc_response_header_version(e->api_key, e->version);
+	bool flex = kc_response_flexible(e->api_key, e->version);
+	int32_t corr2;
+	size_t hlen;
+	struct kc_obj *resp;
+	kc_arena_reset(&c->arena);
+	if (kc_decode_response_header(frame + 4, len - 4, hv, &corr2, &hlen) != KC_OK ||
+	    kc_decode_response(e->api_key, e->version, frame + 4 + hlen, len - 4 - hlen,
+			       &c->arena, &resp) != KC_OK) {
+		*reason = "malformed response from broker";
+		return KG_CLOSE;
+	}
+	int rc = kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp,
+				     &c->arena);
+	if (rc < 0) {
+		*reason = "response cannot be rewritten";
+		return KG_CLOSE;
+	}
+	if (rc == 0) {
+		inflight_pop(c);
+		return KG_FORWARD;
+	}
+	if (encode_response(c, hv, corr, resp, e->version, flex) < 0) {
+		*reason = "cannot encode rewritten response";
+		return KG_CLOSE;
+	}
+	inflight_pop(c);
+	return KG_CONSUMED;
+}

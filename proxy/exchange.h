@@ -1,0 +1,30 @@
+/* exchange.h - what happens to each whole frame: a request from the
+ * client, or a response from the broker. conn.c does the I/O. */
+#ifndef KG_EXCHANGE_H
+#define KG_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "conn-t.h"
+
+enum kg_verdict {
+	KG_FORWARD,                    /* pass the frame on unchanged */
+	KG_CONSUMED,                   /* frame handled; do not forward it */
+	KG_WAIT,                       /* cannot decide until output drains */
+	KG_CLOSE                       /* close the connection (reason set) */
+};
+
+/* frame points at the 4-byte size prefix; len includes it. */
+enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
+				    size_t len, const char **reason);
+enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
+				     size_t len, const char **reason);
+/* Moves local responses at the head of the in-flight queue to to_c.
+ * Returns 0, or 1 when blocked behind unsent pass-through bytes. */
+int kg_exchange_emit_local(struct kg_conn *c);
+
+/* In-flight ring. */
+int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e);
+void kg_inflight_clear(struct kg_conn *c);
+
+#endif

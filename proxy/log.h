@@ -1,0 +1,18 @@
+/* log.h - leveled logging to stderr, one line per call, thread safe. */
+#ifndef KG_LOG_H
+#define KG_LOG_H
+
+enum kg_log_level { KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR };
+
+void kg_log_set_level(enum kg_log_level lvl);
+int kg_log_level_parse(const char *s, enum kg_log_level *out);
+void kg_log(enum kg_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+extern enum kg_log_level kg_log_min;
+
+#define log_debug(...) do { if (kg_log_min <= KG_LOG_DEBUG) kg_log(KG_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_info(...)  kg_log(KG_LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  kg_log(KG_LOG_WARN, __VA_ARGS__)
+#define log_error(...) kg_log(KG_LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,140 @@
+/* main.c - command line: run, check, --help, --version. */
+#define _GNU_SOURCE
+#include "codec.h"
+#include "config.h"
+#include "log.h"
+#include "refresh.h"
+#include "router.h"
+#include "worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef KG_VERSION
+#define KG_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"kafka-gateway %s - a security gateway for Apache Kafka\n"
+		"\n"
+		"Usage:\n"
+		"  kafka-gateway run -c FILE     run the gateway with config FILE\n"
+		"  kafka-gateway check -c FILE   validate config FILE and exit\n"
+		"  kafka-gateway --help          this text\n"
+		"  kafka-gateway --version       print the version\n"
+		"\n"
+		"Exit status: 0 on success, 1 on a bad config or start failure, 2 on bad usage.\n",
+		KG_VERSION);
+}
+
+static struct kg_config *load(int argc, char **argv)
+{
+	const char *path = NULL;
+	for (int i = 2; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc)
+			path = argv[++i];
+		else {
+			fprintf(stderr, "kafka-gateway: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "kafka-gateway: %s needs -c FILE\n", argv[1]);
+		exit(2);
+	}
+	char err[1024];
+	struct kg_config *c = kg_config_load(path, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s\n", err);
+		exit(1);
+	}
+	return c;
+}
+
+static int cmd_run(struct kg_config *cfg)
+{
+	kg_log_set_level((enum kg_log_level)cfg->log_level);
+	struct kg_gateway gw = { .cfg = cfg };
+	kg_router_init(&gw.router, cfg);
+	gw.router.on_new_node = kg_workers_wake;
+	gw.router.on_new_node_ctx = &gw;
+
+	/* Signals are taken by sigwait in this thread only. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (kg_workers_init(&gw, n) < 0) {
+		log_error("cannot start: listeners could not be opened");
+		return 1;
+	}
+	if (kg_workers_start(&gw) < 0 || kg_refresh_start(&gw) < 0) {
+		log_error("cannot start threads");
+		return 1;
+	}
+	log_info("kafka-gateway %s started: %d workers, bootstrap %s:%u (advertised %s:%u), "
+		 "%zu upstream bootstrap servers", KG_VERSION, n, cfg->bind_host,
+		 cfg->bootstrap_port, cfg->advertised_host, cfg->bootstrap_advertised_port,
+		 cfg->nbootstrap);
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload in this version");
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		break;
+	}
+	kg_refresh_stop();
+	kg_workers_stop(&gw);
+	kg_router_destroy(&gw.router);
+	log_info("kafka-gateway stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("kafka-gateway %s (Kafka protocol: %zu APIs)\n", KG_VERSION, kc_napis);
+		return 0;
+	}
+	if (strcmp(argv[1], "check") == 0) {
+		struct kg_config *c = load(argc, argv);
+		printf("%s: configuration is valid\n", c->path);
+		kg_config_free(c);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0) {
+		struct kg_config *c = load(argc, argv);
+		int rc = cmd_run(c);
+		kg_config_free(c);
+		return rc;
+	}
+	fprintf(stderr, "kafka-gateway: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

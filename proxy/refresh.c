@@ -1,0 +1,206 @@
+/* refresh.c - a plain blocking client of the upstream cluster, in its own
+ * thread: connect to a bootstrap server, send Metadata v9 for no topics,
+ * learn the brokers. Blocking I/O with timeouts keeps it simple; it never
+ * touches the workers' loops except through the router. */
+#define _GNU_SOURCE
+#include "refresh.h"
+#include "codec.h"
+#include "log.h"
+#include "net.h"
+#include "router.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define API_METADATA 3
+#define METADATA_VERSION 9
+
+static pthread_t refresh_thread;
+static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t refresh_cond = PTHREAD_COND_INITIALIZER;
+static bool refresh_stopping;
+static bool refresh_running;
+
+/* Waits for fd to be ready for events within deadline_ms; 0 ok, -1 not. */
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int rc;
+	do {
+		rc = poll(&p, 1, timeout_ms);
+	} while (rc < 0 && errno == EINTR);
+	return rc == 1 ? 0 : -1;
+}
+
+static int io_all(int fd, uint8_t *buf, size_t len, bool wr, int timeout_ms)
+{
+	size_t off = 0;
+	while (off < len) {
+		if (wait_fd(fd, wr ? POLLOUT : POLLIN, timeout_ms) < 0)
+			return -1;
+		ssize_t n = wr ? write(fd, buf + off, len - off) : read(fd, buf + off, len - off);
+		if (n <= 0) {
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Builds the Metadata request frame; returns its length or -1. */
+static long build_request(struct kc_arena *a, int32_t corr, uint8_t **out)
+{
+	const struct kc_api *api = kc_api_find(API_METADATA);
+	struct kc_obj *req = kc_obj_new(api->request->body, METADATA_VERSION, a);
+	struct kc_value *topics = req ? kc_get(req, "Topics") : NULL;
+	int fi = kc_field_index(api->request->body, "Topics");
+	if (!topics || fi < 0 ||
+	    kc_array_resize(a, topics, &api->request->body->fields[fi], METADATA_VERSION, 0) < 0)
+		return -1;
+	int64_t body = kc_encoded_size(req, METADATA_VERSION, true);
+	static const char client_id[] = "kafka-gateway";
+	size_t hlen = 2 + 2 + 4 + 2 + (sizeof(client_id) - 1) + 1;
+	size_t total = 4 + hlen + (size_t)body;
+	uint8_t *p = kc_arena_alloc(a, total);
+	if (body < 0 || !p)
+		return -1;
+	uint32_t sz = (uint32_t)(total - 4);
+	uint8_t *q = p;
+	*q++ = (uint8_t)(sz >> 24); *q++ = (uint8_t)(sz >> 16);
+	*q++ = (uint8_t)(sz >> 8); *q++ = (uint8_t)sz;
+	*q++ = 0; *q++ = API_METADATA;
+	*q++ = 0; *q++ = METADATA_VERSION;
+	*q++ = (uint8_t)(corr >> 24); *q++ = (uint8_t)(corr >> 16);
+	*q++ = (uint8_t)(corr >> 8); *q++ = (uint8_t)corr;
+	*q++ = 0; *q++ = (uint8_t)(sizeof(client_id) - 1);
+	memcpy(q, client_id, sizeof(client_id) - 1);
+	q += sizeof(client_id) - 1;
+	*q++ = 0; /* no header tagged fields */
+	if (kc_encode(req, METADATA_VERSION, true, q, (size_t)body) != body)
+		return -1;
+	*out = p;
+	return (long)total;
+}
+
+static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr)
+{
+	int timeout = (int)gw->cfg->connect_timeout_ms;
+	int fd = kg_net_connect(addr);
+	if (fd < 0 || wait_fd(fd, POLLOUT, timeout) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int err = 0;
+	socklen_t el = sizeof(err);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	struct kc_arena a;
+	kc_arena_init(&a);
+	int seen = -1;
+	uint8_t *req, hdr[4];
+	long rlen = err ? -1 : build_request(&a, 1, &req);
+	if (rlen < 0 || io_all(fd, req, (size_t)rlen, true, timeout) < 0 ||
+	    io_all(fd, hdr, 4, false, timeout) < 0)
+		goto out;
+	uint32_t size = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+			(uint32_t)hdr[2] << 8 | hdr[3];
+	if (size < 5 || size > gw->cfg->max_response_bytes)
+		goto out;
+	uint8_t *resp = kc_arena_alloc(&a, size);
+	int32_t corr;
+	size_t hl;
+	struct kc_obj *o;
+	if (!resp || io_all(fd, resp, size, false, timeout) < 0 ||
+	    kc_decode_response_header(resp, size, 1, &corr, &hl) != KC_OK || corr != 1 ||
+	    kc_decode_response(API_METADATA, METADATA_VERSION, resp + hl, size - hl, &a,
+			       &o) != KC_OK)
+		goto out;
+	struct kc_value *brokers = kc_get(o, "Brokers");
+	seen = 0;
+	for (int32_t i = 0; brokers && i < brokers->u.arr.n; i++) {
+		struct kc_obj *b = brokers->u.arr.v[i].u.obj;
+		struct kc_value *id = kc_get(b, "NodeId"), *h = kc_get(b, "Host"),
+				*port = kc_get(b, "Port");
+		if (!id || !h || !port || h->u.b.len < 0)
+			continue;
+		kg_router_learn(&gw->router, (int32_t)id->u.i, (const char *)h->u.b.p,
+				(size_t)h->u.b.len, (int32_t)port->u.i);
+		seen++;
+	}
+out:
+	kc_arena_free(&a);
+	close(fd);
+	return seen;
+}
+
+int kg_refresh_once(struct kg_gateway *gw)
+{
+	struct kg_addr addr;
+	for (unsigned attempt = 0; kg_router_bootstrap(&gw->router, attempt, &addr) == 0;
+	     attempt++) {
+		int n = refresh_from(gw, &addr);
+		if (n >= 0)
+			return n;
+	}
+	return -1;
+}
+
+static void *refresh_main(void *arg)
+{
+	struct kg_gateway *gw = arg;
+	int last = -2;
+	pthread_mutex_lock(&refresh_lock);
+	while (!refresh_stopping) {
+		pthread_mutex_unlock(&refresh_lock);
+		int n = kg_refresh_once(gw);
+		if (n < 0 && last != -1)
+			log_warn("metadata refresh: no upstream bootstrap server answered; "
+				 "will retry");
+		else if (n >= 0 && n != last)
+			log_info("metadata refresh: %d brokers upstream", n);
+		last = n;
+		pthread_mutex_lock(&refresh_lock);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* Retry soon while the cluster is unreachable. */
+		uint32_t ms = n < 0 ? 2000 : gw->cfg->metadata_refresh_ms;
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!refresh_stopping)
+			pthread_cond_timedwait(&refresh_cond, &refresh_lock, &ts);
+	}
+	pthread_mutex_unlock(&refresh_lock);
+	return NULL;
+}
+
+int kg_refresh_start(struct kg_gateway *gw)
+{
+	refresh_stopping = false;
+	if (pthread_create(&refresh_thread, NULL, refresh_main, gw) != 0)
+		return -1;
+	refresh_running = true;
+	return 0;
+}
+
+void kg_refresh_stop(void)
+{
+	if (!refresh_running)
+		return;
+	pthread_mutex_lock(&refresh_lock);
+	refresh_stopping = true;
+	pthread_cond_signal(&refresh_cond);
+	pthread_mutex_unlock(&refresh_lock);
+	pthread_join(refresh_thread, NULL);
+	refresh_running = false;
+}

@@ -1,0 +1,37 @@
+/* sbuf-t.h - the receive buffer of one direction of a connection.
+ *
+ *   0        sent          ready                 len          cap
+ *   |--------|=============|#####################|............|
+ *    written  parsed, to be  received, not yet     free
+ *    out      forwarded as   parsed (partial or
+ *             is (no copy)   whole frames)
+ *
+ * Frames are forwarded straight from this buffer. A frame that must be
+ * replaced (a rewritten response) or dropped is cut out only when nothing
+ * before it is waiting (sent == ready), so order is always kept.
+ */
+#ifndef KG_SBUF_T_H
+#define KG_SBUF_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kg_sbuf {
+	uint8_t *data;                 /* storage */
+	size_t cap;                    /* allocated size */
+	size_t base_cap;               /* size to shrink back to when empty */
+	size_t sent;                   /* bytes already written to the peer */
+	size_t ready;                  /* end of parsed bytes */
+	size_t len;                    /* end of received bytes */
+};
+
+/* Bytes the gateway produced itself (rewritten or local frames), written
+ * before the pass-through region of the paired sbuf. */
+struct kg_obuf {
+	uint8_t *data;                 /* storage */
+	size_t cap;                    /* allocated size */
+	size_t off;                    /* bytes already written */
+	size_t len;                    /* bytes queued */
+};
+
+#endif

@@ -1,0 +1,137 @@
+/* sbuf.c - receive and output buffers; see sbuf-t.h for the layout. */
+#define _GNU_SOURCE
+#include "sbuf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+int kg_sbuf_init(struct kg_sbuf *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->data = malloc(cap);
+	if (!b->data)
+		return -1;
+	b->cap = b->base_cap = cap;
+	return 0;
+}
+
+void kg_sbuf_free(struct kg_sbuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+}
+
+int kg_sbuf_reserve(struct kg_sbuf *b, size_t need)
+{
+	/* Drop what was written, so the frame being received starts nearer
+	 * the front. Only unsent bytes are moved. */
+	if (b->sent > 0 && (b->len == b->cap || b->ready + need > b->cap)) {
+		size_t keep = b->len - b->sent;
+		memmove(b->data, b->data + b->sent, keep);
+		b->ready -= b->sent;
+		b->len -= b->sent;
+		b->sent = 0;
+	}
+	if (b->ready + need <= b->cap)
+		return 0;
+	size_t cap = b->cap;
+	while (cap < b->ready + need)
+		cap *= 2;
+	uint8_t *d = realloc(b->data, cap);
+	if (!d)
+		return -1;
+	b->data = d;
+	b->cap = cap;
+	return 0;
+}
+
+long kg_sbuf_recv(struct kg_sbuf *b, int fd)
+{
+	if (b->len == b->cap)
+		return -3;
+	ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+	if (n > 0) {
+		b->len += (size_t)n;
+		return n;
+	}
+	if (n == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return -2;
+	return -1;
+}
+
+void kg_sbuf_settle(struct kg_sbuf *b)
+{
+	if (b->sent != b->len)
+		return;
+	b->sent = b->ready = b->len = 0;
+	/* Large frames grow the buffer; give the memory back once they are
+	 * gone, but keep up to 4x the base to avoid realloc churn under a
+	 * steady stream of big fetches. */
+	if (b->cap > 4 * b->base_cap) {
+		uint8_t *d = realloc(b->data, b->base_cap);
+		if (d) {
+			b->data = d;
+			b->cap = b->base_cap;
+		}
+	}
+}
+
+void kg_obuf_free(struct kg_obuf *o)
+{
+	free(o->data);
+	memset(o, 0, sizeof(*o));
+}
+
+uint8_t *kg_obuf_extend(struct kg_obuf *o, size_t n)
+{
+	if (o->off == o->len)
+		o->off = o->len = 0;
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap < o->len + n)
+			cap *= 2;
+		uint8_t *d = realloc(o->data, cap);
+		if (!d)
+			return NULL;
+		o->data = d;
+		o->cap = cap;
+	}
+	uint8_t *p = o->data + o->len;
+	o->len += n;
+	return p;
+}
+
+int kg_flush(int fd, struct kg_obuf *o, struct kg_sbuf *src)
+{
+	for (;;) {
+		struct iovec iov[2];
+		int n = 0;
+		if (o->len > o->off)
+			iov[n++] = (struct iovec){ o->data + o->off, o->len - o->off };
+		if (src && src->ready > src->sent)
+			iov[n++] = (struct iovec){ src->data + src->sent, src->ready - src->sent };
+		if (n == 0)
+			return 1;
+		ssize_t w = writev(fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		size_t left = (size_t)w;
+		size_t take = o->len - o->off < left ? o->len - o->off : left;
+		o->off += take;
+		left -= take;
+		if (src)
+			src->sent += left;
+		if (o->off == o->len)
+			o->off = o->len = 0;
+	}
+}

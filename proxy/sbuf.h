@@ -1,0 +1,29 @@
+/* sbuf.h - connection buffers (see sbuf-t.h). */
+#ifndef KG_SBUF_H
+#define KG_SBUF_H
+
+#include <stdbool.h>
+#include "sbuf-t.h"
+
+int kg_sbuf_init(struct kg_sbuf *b, size_t cap);
+void kg_sbuf_free(struct kg_sbuf *b);
+/* Makes room to receive: compacts, or grows so that a frame of `need`
+ * total bytes starting at `ready` fits. -1 on allocation failure. */
+int kg_sbuf_reserve(struct kg_sbuf *b, size_t need);
+/* Reads once from fd into free space. Returns bytes read, 0 on EOF,
+ * -1 on error, -2 on EAGAIN, -3 when the buffer has no free space. */
+long kg_sbuf_recv(struct kg_sbuf *b, int fd);
+/* Called when everything parsed has been written: resets offsets, and
+ * shrinks storage that grew for a large frame. */
+void kg_sbuf_settle(struct kg_sbuf *b);
+
+void kg_obuf_free(struct kg_obuf *o);
+/* Reserves n bytes at the end of o and returns a pointer to them. */
+uint8_t *kg_obuf_extend(struct kg_obuf *o, size_t n);
+static inline size_t kg_obuf_pending(const struct kg_obuf *o) { return o->len - o->off; }
+
+/* Writes o's pending bytes, then src[sent, ready), with one writev.
+ * Returns 1 when all is written, 0 when some remains (EAGAIN), -1 on error. */
+int kg_flush(int fd, struct kg_obuf *o, struct kg_sbuf *src);
+
+#endif

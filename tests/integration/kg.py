@@ -1,0 +1,515 @@
+"""Helpers for the kafka-gateway integration tests: the Kafka test bed, the gateway
+process, Java tools, kcat, confluent-kafka clients and the raw Kafka wire protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BED = REPO / "tests" / "kafka" / "kafka-bed.sh"
+HOST = "127.0.0.1"
+BROKER_DIRECT = {1: (HOST, 29092), 2: (HOST, 29093), 3: (HOST, 29094)}
+DIRECT_BOOTSTRAP = ",".join(f"{h}:{p}" for h, p in BROKER_DIRECT.values())
+DIRECT_PORTS = {p for _, p in BROKER_DIRECT.values()} | {29192, 29193, 29194}
+# Any of the real broker/controller ports in a text ("127.0.0.1:29093", "localhost:29192", ...).
+DIRECT_ADDR_RE = re.compile(r"[:\s](2909[2-4]|2919[2-4])\b")
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def tail(path: Path, n: int = 60) -> str:
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines()
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    return "\n".join(lines[-n:])
+
+
+def run(cmd, *, input=None, timeout=120, check=True, env=None) -> subprocess.CompletedProcess:
+    """Run a command; on failure raise AssertionError with its full output."""
+    try:
+        cp = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"")[-4000:].decode(errors="replace")
+        err = (e.stderr or b"")[-4000:].decode(errors="replace")
+        raise AssertionError(f"command timed out after {timeout}s: {cmd!r}\nstdout:\n{out}\nstderr:\n{err}")
+    if check and cp.returncode != 0:
+        raise AssertionError(
+            f"command failed (rc={cp.returncode}): {cmd!r}\n"
+            f"stdout:\n{cp.stdout[-4000:].decode(errors='replace')}\n"
+            f"stderr:\n{cp.stderr[-4000:].decode(errors='replace')}")
+    return cp
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _bindable(port: int) -> bool:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_port_block(count: int) -> int:
+    """A base port such that base..base+count-1 are all free. Chosen outside the Linux
+    ephemeral range (32768-60999) and away from the test bed's 29xxx ports."""
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(20000, 28800 - count)
+        if all(_bindable(base + i) for i in range(count)):
+            return base
+    raise AssertionError(f"no block of {count} free loopback ports found")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kafka test bed
+
+@dataclass
+class Kafka:
+    version: str
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def bed(self, *args, timeout=240, check=True) -> subprocess.CompletedProcess:
+        return run([str(BED), args[0], self.version, *args[1:]], timeout=timeout, check=check)
+
+    def tool(self, name, *args, input=None, timeout=180, check=True) -> subprocess.CompletedProcess:
+        return run([str(BED), "tool", self.version, name, *map(str, args)], input=input,
+                   timeout=timeout, check=check)
+
+    # Option names of the console tools changed in 4.x (old ones print a deprecation
+    # warning to stdout there, which would corrupt the consumed data).
+    def producer_prop_flag(self):
+        return "--command-property" if self.major >= 4 else "--producer-property"
+
+    def reader_prop_flag(self):
+        return "--reader-property" if self.major >= 4 else "--property"
+
+    def consumer_prop_flag(self):
+        return "--command-property" if self.major >= 4 else "--consumer-property"
+
+    def formatter_prop_flag(self):
+        return "--formatter-property" if self.major >= 4 else "--property"
+
+
+# ---------------------------------------------------------------------------------------------
+# Gateway process
+
+@dataclass
+class Gateway:
+    """A running gateway (or, with KG_DIRECT=1, the brokers themselves)."""
+    bootstrap_host: str
+    bootstrap_port: int
+    advertised: dict  # node id -> (host, port)
+    config: dict = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+    config_path: Path | None = None
+    direct: bool = False
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.bootstrap_host}:{self.bootstrap_port}"
+
+    @property
+    def addresses(self) -> set:
+        """All host:port strings a client may legitimately see."""
+        return {f"{h}:{p}" for h, p in self.advertised.values()} | {self.bootstrap}
+
+    def alive(self) -> bool:
+        return self.direct or (self.proc is not None and self.proc.poll() is None)
+
+    def log_tail(self, n=80) -> str:
+        return tail(self.log_path, n) if self.log_path else "<no gateway log (direct mode)>"
+
+    def assert_alive(self, what=""):
+        if self.direct:
+            return
+        rc = self.proc.poll()
+        assert rc is None, (
+            f"gateway process died{(' ' + what) if what else ''}: returncode {rc}"
+            f"{' (signal ' + signal.Signals(-rc).name + ')' if rc is not None and rc < 0 else ''}\n"
+            f"config {self.config_path}\n--- gateway log tail ---\n{self.log_tail()}")
+
+    def stop(self, timeout=15.0) -> int | None:
+        """SIGTERM, wait, SIGKILL. Returns the returncode the gateway exited with by itself
+        (None if it had to be killed)."""
+        if self.direct or self.proc is None:
+            return 0
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            return None
+
+
+def gateway_config(bootstrap_port: int, broker_port_base: int, **overrides) -> dict:
+    cfg = {
+        "workers": 2,
+        "log_level": "info",
+        "listen": {
+            "bind_host": HOST,
+            "advertised_host": HOST,
+            "bootstrap_port": bootstrap_port,
+            "broker_port_base": broker_port_base,
+        },
+        "upstream": {
+            "bootstrap_servers": [f"{h}:{p}" for h, p in BROKER_DIRECT.values()],
+            "connect_timeout_ms": 5000,
+            "metadata_refresh_ms": 30000,
+        },
+        "limits": {"max_frame_bytes": 104857600, "idle_timeout_ms": 600000},
+    }
+    for dotted, value in overrides.items():
+        node = cfg
+        keys = dotted.split("__")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return cfg
+
+
+def start_gateway(binary: Path, workdir: Path, name: str = "gw", **overrides) -> Gateway:
+    base = free_port_block(5)  # bootstrap = base, node N = base + N (N = 1..3), spare
+    cfg = gateway_config(base, base, **overrides)
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg_path = workdir / f"{name}.json"
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    log_path = workdir / f"{name}.log"
+    logf = open(log_path, "wb")
+    proc = subprocess.Popen([str(binary), "run", "-c", str(cfg_path)], stdout=logf,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    logf.close()
+    adv_host = cfg["listen"]["advertised_host"]
+    gw = Gateway(HOST, cfg["listen"]["bootstrap_port"],
+                 {n: (adv_host, cfg["listen"]["broker_port_base"] + n) for n in (1, 2, 3)},
+                 cfg, proc, log_path, cfg_path)
+    deadline = time.monotonic() + 20
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"gateway exited during startup with returncode {proc.returncode}\n"
+                                 f"command: {binary} run -c {cfg_path}\nconfig:\n{cfg_path.read_text()}\n"
+                                 f"--- gateway log ---\n{gw.log_tail()}")
+        if port_accepts(HOST, gw.bootstrap_port):
+            break
+        if time.monotonic() > deadline:
+            gw.stop()
+            raise AssertionError(f"gateway bootstrap port {gw.bootstrap_port} not accepting after 20s\n"
+                                 f"--- gateway log ---\n{gw.log_tail()}")
+        time.sleep(0.1)
+    return gw
+
+
+def direct_gateway() -> Gateway:
+    return Gateway(HOST, 29092, dict(BROKER_DIRECT), direct=True)
+
+
+def assert_no_direct_address(text: str, what: str):
+    m = DIRECT_ADDR_RE.search(text)
+    assert m is None, f"{what} mentions a real broker port {m.group(1)} (must only see the gateway):\n{text[-3000:]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# confluent-kafka helpers
+
+class StatsCollector:
+    """Collects the broker connections librdkafka reports in its statistics
+    (statistics.interval.ms) and everything it logs, to prove which addresses it used."""
+
+    def __init__(self):
+        self.nodenames = set()
+        self.logs = []
+        self.errors = []
+        self.lock = threading.Lock()
+
+    def stats_cb(self, stats_json):
+        st = json.loads(stats_json)
+        with self.lock:
+            for b in st.get("brokers", {}).values():
+                if b.get("nodename"):
+                    self.nodenames.add(b["nodename"])
+
+    def error_cb(self, err):
+        with self.lock:
+            self.errors.append(str(err))
+
+    def conf(self) -> dict:
+        return {"statistics.interval.ms": 500, "stats_cb": self.stats_cb, "error_cb": self.error_cb}
+
+    def assert_only(self, gw: Gateway, what: str):
+        with self.lock:
+            names = set(self.nodenames)
+            errs = list(self.errors)
+        assert names, f"{what}: librdkafka reported no broker connections in its statistics"
+        bad = {n for n in names if n not in gw.addresses}
+        assert not bad, (f"{what}: librdkafka connected to {sorted(bad)}, which are not gateway "
+                         f"addresses {sorted(gw.addresses)}")
+        for e in errs:
+            assert_no_direct_address(e, f"{what} client error")
+
+
+def produce(bootstrap: str, topic: str, records, *, conf=None, partition=None, flush_timeout=120):
+    """Produce (key, value) pairs; returns the list of delivered messages' (partition, offset, key).
+    Fails on any delivery error."""
+    from confluent_kafka import Producer
+    c = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+         "enable.idempotence": True, "message.timeout.ms": 120000}
+    c.update(conf or {})
+    p = Producer(c)
+    delivered, errors = [], []
+
+    def cb(err, msg):
+        if err is not None:
+            errors.append(f"{msg.topic()}[{msg.partition()}] key={msg.key()!r}: {err}")
+        else:
+            delivered.append((msg.partition(), msg.offset(), msg.key()))
+
+    for k, v in records:
+        while True:
+            try:
+                if partition is None:
+                    p.produce(topic, key=k, value=v, on_delivery=cb)
+                else:
+                    p.produce(topic, key=k, value=v, partition=partition, on_delivery=cb)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    left = p.flush(flush_timeout)
+    assert left == 0, f"{left} messages still undelivered after {flush_timeout}s (errors so far: {errors[:5]})"
+    assert not errors, f"{len(errors)} delivery errors, e.g. {errors[:5]}"
+    return delivered
+
+
+def consume(bootstrap: str, topic: str, group: str, count: int, *, conf=None, timeout=90,
+            commit=True):
+    """Consume exactly `count` messages in a consumer group, commit synchronously, and return
+    (messages, committed) where messages are (partition, offset, key, value) and committed is
+    {partition: committed offset}. Fails on consumer errors or timeout."""
+    from confluent_kafka import Consumer, TopicPartition, KafkaError
+    c = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+         "enable.auto.commit": False, "session.timeout.ms": 10000}
+    c.update(conf or {})
+    cons = Consumer(c)
+    out, errs = [], []
+    try:
+        cons.subscribe([topic])
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            msgs = cons.consume(num_messages=1000, timeout=1.0)
+            for m in msgs:
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        continue
+                    errs.append(str(m.error()))
+                    continue
+                out.append((m.partition(), m.offset(), m.key(), m.value()))
+        assert not errs, f"consumer errors: {errs[:5]}"
+        assert len(out) >= count, f"consumed only {len(out)} of {count} messages from {topic} in {timeout}s"
+        # make sure nothing beyond `count` is there
+        extra = cons.consume(num_messages=100, timeout=2.0)
+        extra = [m for m in extra if not m.error()]
+        assert not extra, f"more messages than expected in {topic}: {len(out) + len(extra)} > {count}"
+        committed = {}
+        if commit:
+            cons.commit(asynchronous=False)
+            assignment = cons.assignment()
+            for tp in cons.committed(assignment, timeout=20):
+                assert tp.error is None, f"committed() error for {tp}: {tp.error}"
+                committed[tp.partition] = tp.offset
+        return out, committed
+    finally:
+        cons.close()
+
+
+def watermarks(bootstrap: str, topic: str, partitions) -> dict:
+    from confluent_kafka import Consumer, TopicPartition
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "kg-watermarks-unused",
+                     "enable.auto.commit": False})
+    try:
+        return {p: cons.get_watermark_offsets(TopicPartition(topic, p), timeout=20) for p in partitions}
+    finally:
+        cons.close()
+
+
+def create_topic(bootstrap: str, topic: str, partitions=6, rf=3, config=None, timeout=60):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    fs = a.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=rf,
+                                   config=config or {})], operation_timeout=30)
+    fs[topic].result(timeout)
+    wait_topic_ready(bootstrap, topic, partitions)
+
+
+def wait_topic_ready(bootstrap: str, topic: str, partitions: int, timeout=60, full_isr=True):
+    """Wait until every partition has a leader (and, optionally, a full ISR of 3)."""
+    from confluent_kafka.admin import AdminClient
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        md = a.list_topics(topic, timeout=10)
+        t = md.topics.get(topic)
+        if t is not None and t.error is None and len(t.partitions) == partitions:
+            ok = all(pm.leader >= 0 and pm.error is None and (not full_isr or len(pm.isrs) == 3)
+                     for pm in t.partitions.values())
+            last = {p: (pm.leader, list(pm.isrs)) for p, pm in t.partitions.items()}
+            if ok:
+                return md
+        time.sleep(0.5)
+    raise AssertionError(f"topic {topic} not ready after {timeout}s: {last}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw Kafka protocol
+
+def uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def read_uvarint(buf: bytes, pos: int):
+    shift = result = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+
+
+def request_header(api_key: int, api_version: int, corr: int, client_id: str | None = "kg-test",
+                   flexible: bool = False) -> bytes:
+    h = struct.pack(">hhi", api_key, api_version, corr)
+    if client_id is None:
+        h += struct.pack(">h", -1)
+    else:
+        cid = client_id.encode()
+        h += struct.pack(">h", len(cid)) + cid
+    if flexible:
+        h += uvarint(0)  # empty tagged fields
+    return h
+
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack(">i", len(payload)) + payload
+
+
+def api_versions_request(corr: int, version: int = 0) -> bytes:
+    if version >= 3:
+        body = uvarint(len(b"kg-test") + 1) + b"kg-test" + uvarint(len(b"1.0") + 1) + b"1.0" + uvarint(0)
+        return frame(request_header(18, version, corr, flexible=True) + body)
+    return frame(request_header(18, version, corr))
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_frame(sock: socket.socket) -> bytes:
+    (size,) = struct.unpack(">i", recv_exact(sock, 4))
+    return recv_exact(sock, size)
+
+
+def parse_api_versions_response(resp: bytes, version: int):
+    """Returns (correlation_id, error_code, {api_key: (min, max)}). ApiVersions responses always
+    use response header v0 (no tagged fields), also for flexible versions."""
+    corr, err = struct.unpack(">ih", resp[:6])
+    pos = 6
+    apis = {}
+    if version >= 3:
+        n, pos = read_uvarint(resp, pos)
+        n -= 1
+        for _ in range(max(n, 0)):
+            k, lo, hi = struct.unpack(">hhh", resp[pos:pos + 6])
+            pos += 6
+            tags, pos = read_uvarint(resp, pos)
+            for _ in range(tags):
+                _tag, pos = read_uvarint(resp, pos)
+                ln, pos = read_uvarint(resp, pos)
+                pos += ln
+            apis[k] = (lo, hi)
+    else:
+        (n,) = struct.unpack(">i", resp[pos:pos + 4])
+        pos += 4
+        for _ in range(max(n, 0)):
+            k, lo, hi = struct.unpack(">hhh", resp[pos:pos + 6])
+            pos += 6
+            apis[k] = (lo, hi)
+    return corr, err, apis
+
+
+def api_versions(host: str, port: int, version: int = 3, corr: int = 4242, timeout=10.0):
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(api_versions_request(corr, version))
+        return parse_api_versions_response(recv_frame(s), version)
+
+
+def wait_closed(sock: socket.socket, timeout: float = 5.0) -> str:
+    """Wait until the peer closes the connection. Returns 'eof' or 'reset'; raises
+    AssertionError if the connection is still open after `timeout` or data arrives."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            raise AssertionError(f"connection still open after {timeout}s (received {len(received)} bytes "
+                                 f"before: {received[:64]!r})")
+        except (ConnectionResetError, BrokenPipeError):
+            return "reset"
+        if not chunk:
+            return "eof"
+        received += chunk
+        # A response to a bad request (e.g. an error response) followed by a close is tolerated
+        # only if the close follows; keep reading until then.
+        if time.monotonic() > deadline:
+            raise AssertionError(f"connection still open after {timeout}s, received {received[:64]!r}")
+
+
+# Standard Kafka API keys (0..92 as of Kafka 4.x) - anything outside is unknown to everyone.
+KNOWN_API_KEYS = set(range(0, 93))

@@ -1,0 +1,407 @@
+#!/usr/bin/env bash
+# Real Apache Kafka test bed for kafka-gateway: a 3-node KRaft cluster on loopback,
+# each node (broker+controller, combined mode) in its own JVM.
+#
+#   kafka-bed.sh fetch  VERSION           resolve broker+tools jars from Maven Central (cached)
+#   kafka-bed.sh up     VERSION           fetch, format, start 3 nodes, wait until ready (idempotent)
+#   kafka-bed.sh down   VERSION           stop all nodes (SIGTERM, then SIGKILL after a timeout)
+#   kafka-bed.sh status VERSION           print node states; exit 0 iff all 3 nodes run
+#   kafka-bed.sh kill-node  VERSION ID    SIGKILL one node (failure tests)
+#   kafka-bed.sh start-node VERSION ID    start one node again and wait until it is registered
+#   kafka-bed.sh tool   VERSION NAME ARGS run a Kafka Java tool by short name (see tool_class)
+#   kafka-bed.sh bootstrap VERSION        print the bootstrap list (127.0.0.1:29092,...)
+#
+# Environment:
+#   KG_CACHE      jar cache root (default $HOME/.cache/kafka-gateway); jars in kafka-V/libs
+#   KG_BED_DIR    data root (default <repo>/build/kafka); node data in V/nodeN
+#   KG_BED_HEAP   JVM heap options per node (default "-Xms256m -Xmx512m")
+#   KG_BED_READY_TIMEOUT  seconds to wait for readiness (default 120)
+#
+# Ports: node N (1..3) listens PLAINTEXT on 127.0.0.1:(29091+N), CONTROLLER on 127.0.0.1:(29191+N).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+CACHE_ROOT="${KG_CACHE:-$HOME/.cache/kafka-gateway}"
+BED_ROOT="${KG_BED_DIR:-$REPO/build/kafka}"
+case "$BED_ROOT" in /*) ;; *) BED_ROOT="$REPO/$BED_ROOT" ;; esac
+HEAP="${KG_BED_HEAP:--Xms256m -Xmx512m}"
+READY_TIMEOUT="${KG_BED_READY_TIMEOUT:-120}"
+NODES=(1 2 3)
+HOST=127.0.0.1
+
+die() { echo "kafka-bed: error: $*" >&2; exit 1; }
+log() { echo "kafka-bed: $*" >&2; }
+
+usage() {
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+check_version() {
+    case "$1" in
+        3.6.2|4.3.1) ;;
+        [0-9]*.[0-9]*.[0-9]*) log "warning: version $1 is not one of the tested versions (3.6.2, 4.3.1)" ;;
+        *) die "bad Kafka version '$1'" ;;
+    esac
+}
+
+major() { echo "${1%%.*}"; }
+
+libs_dir()   { echo "$CACHE_ROOT/kafka-$1/libs"; }
+marker()     { echo "$CACHE_ROOT/kafka-$1/.fetched"; }
+bed_dir()    { echo "$BED_ROOT/$1"; }
+node_dir()   { echo "$BED_ROOT/$1/node$2"; }
+broker_port()     { echo $((29091 + $1)); }
+controller_port() { echo $((29191 + $1)); }
+
+bootstrap() {
+    local out="" n
+    for n in "${NODES[@]}"; do out="${out:+$out,}$HOST:$(broker_port "$n")"; done
+    echo "$out"
+}
+
+voters() {
+    local out="" n
+    for n in "${NODES[@]}"; do out="${out:+$out,}$n@$HOST:$(controller_port "$n")"; done
+    echo "$out"
+}
+
+logging_flavor() { if [ "$(major "$1")" -ge 4 ]; then echo log4j2; else echo reload4j; fi; }
+
+# JVM flags selecting the logging config ("broker" or "tools").
+log_opts() {
+    local v="$1" kind="$2"
+    if [ "$(logging_flavor "$v")" = log4j2 ]; then
+        echo "-Dlog4j2.configurationFile=$HERE/config/log4j2-$kind.properties"
+    else
+        echo "-Dlog4j.configuration=file:$HERE/config/log4j-$kind.properties"
+    fi
+}
+
+# Short tool name -> main class, per version (classes moved from kafka_2.13 to kafka-tools in 4.x).
+tool_class() {
+    local v="$1" name="$2"
+    if [ "$(major "$v")" -ge 4 ]; then
+        case "$name" in
+            topics)              echo org.apache.kafka.tools.TopicCommand ;;
+            console-producer)    echo org.apache.kafka.tools.ConsoleProducer ;;
+            console-consumer)    echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+            producer-perf)       echo org.apache.kafka.tools.ProducerPerformance ;;
+            consumer-perf)       echo org.apache.kafka.tools.ConsumerPerformance ;;
+            consumer-groups)     echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+            configs)             echo kafka.admin.ConfigCommand ;;
+            metadata-quorum)     echo org.apache.kafka.tools.MetadataQuorumCommand ;;
+            broker-api-versions) echo org.apache.kafka.tools.BrokerApiVersionsCommand ;;
+            get-offsets)         echo org.apache.kafka.tools.GetOffsetShell ;;
+            leader-election)     echo org.apache.kafka.tools.LeaderElectionCommand ;;
+            storage)             echo kafka.tools.StorageTool ;;
+            *) return 1 ;;
+        esac
+    else
+        case "$name" in
+            topics)              echo kafka.admin.TopicCommand ;;
+            console-producer)    echo kafka.tools.ConsoleProducer ;;
+            console-consumer)    echo kafka.tools.ConsoleConsumer ;;
+            producer-perf)       echo org.apache.kafka.tools.ProducerPerformance ;;
+            consumer-perf)       echo org.apache.kafka.tools.ConsumerPerformance ;;
+            consumer-groups)     echo kafka.admin.ConsumerGroupCommand ;;
+            configs)             echo kafka.admin.ConfigCommand ;;
+            metadata-quorum)     echo org.apache.kafka.tools.MetadataQuorumCommand ;;
+            broker-api-versions) echo kafka.admin.BrokerApiVersionsCommand ;;
+            get-offsets)         echo kafka.tools.GetOffsetShell ;;
+            leader-election)     echo kafka.admin.LeaderElectionCommand ;;
+            storage)             echo kafka.tools.StorageTool ;;
+            *) return 1 ;;
+        esac
+    fi
+}
+TOOL_NAMES="topics console-producer console-consumer producer-perf consumer-perf consumer-groups configs metadata-quorum broker-api-versions get-offsets leader-election storage"
+
+# ---------------------------------------------------------------------------------------------
+cmd_fetch() {
+    local v="$1" libs mk pomsum
+    libs="$(libs_dir "$v")"; mk="$(marker "$v")"
+    pomsum="$(sha256sum "$HERE/pom.xml" | cut -d' ' -f1)"
+    if [ -f "$mk" ] && [ "$(cat "$mk")" = "$pomsum" ] && [ -f "$libs/kafka_2.13-$v.jar" ] \
+        && [ -f "$libs/kafka-tools-$v.jar" ]; then
+        return 0
+    fi
+    command -v mvn >/dev/null || die "mvn not found (needed to fetch Kafka $v jars)"
+    command -v java >/dev/null || die "java not found"
+    log "fetching Kafka $v jars from Maven Central into $libs"
+    rm -rf "$libs.tmp" "$mk"
+    mkdir -p "$libs.tmp"
+    mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" -Dkafka.version="$v" -Dkafka.logging="$(logging_flavor "$v")" \
+        dependency:copy-dependencies -DoutputDirectory="$libs.tmp" -DincludeScope=runtime \
+        || die "maven could not resolve Kafka $v"
+    [ -f "$libs.tmp/kafka_2.13-$v.jar" ] || die "kafka_2.13-$v.jar missing after maven run"
+    [ -f "$libs.tmp/kafka-tools-$v.jar" ] || die "kafka-tools-$v.jar missing after maven run"
+    # exactly one SLF4J binding
+    local bindings
+    bindings="$(cd "$libs.tmp" && ls | grep -E '^(slf4j-(reload4j|log4j12|nop|simple|jdk14)|log4j-slf4j2?-impl|logback-classic)-' || true)"
+    [ "$(echo "$bindings" | grep -c .)" -eq 1 ] || die "expected one SLF4J binding for Kafka $v, got: $bindings"
+    rm -rf "$libs"
+    mv "$libs.tmp" "$libs"
+    echo "$pomsum" > "$mk"
+    log "Kafka $v: $(ls "$libs" | wc -l) jars, SLF4J binding: $bindings"
+}
+
+# ---------------------------------------------------------------------------------------------
+write_props() {
+    local v="$1" n="$2" d
+    d="$(node_dir "$v" "$n")"
+    mkdir -p "$d/data" "$d/logs"
+    cat > "$d/server.properties" <<EOF
+# generated by tests/kafka/kafka-bed.sh (Kafka $v, node $n)
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$(voters)
+listeners=PLAINTEXT://$HOST:$(broker_port "$n"),CONTROLLER://$HOST:$(controller_port "$n")
+advertised.listeners=PLAINTEXT://$HOST:$(broker_port "$n")
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$d/data
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=12
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=6
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+unclean.leader.election.enable=false
+log.segment.bytes=16777216
+log.retention.hours=24
+log.retention.check.interval.ms=60000
+log.cleaner.dedupe.buffer.size=4194304
+log.cleaner.threads=1
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+num.replica.fetchers=1
+background.threads=4
+socket.request.max.bytes=104857600
+replica.lag.time.max.ms=10000
+controlled.shutdown.enable=true
+EOF
+}
+
+pid_of() { # prints pid if the node's JVM is alive, else nothing
+    local d pf pid
+    d="$(node_dir "$1" "$2")"; pf="$d/node.pid"
+    [ -f "$pf" ] || return 0
+    pid="$(cat "$pf" 2>/dev/null || true)"
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$d/server.properties"; then
+        echo "$pid"
+    fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+cluster_id() {
+    local v="$1" f
+    f="$(bed_dir "$v")/cluster.id"
+    if [ ! -s "$f" ]; then
+        mkdir -p "$(bed_dir "$v")"
+        python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' > "$f"
+    fi
+    cat "$f"
+}
+
+format_node() {
+    local v="$1" n="$2" d
+    d="$(node_dir "$v" "$n")"
+    [ -f "$d/data/meta.properties" ] && return 0
+    java -Xmx256m $(log_opts "$v" tools) -cp "$(libs_dir "$v")/*" kafka.tools.StorageTool \
+        format -t "$(cluster_id "$v")" -c "$d/server.properties" --ignore-formatted \
+        > "$d/logs/format.out" 2>&1 || { cat "$d/logs/format.out" >&2; die "formatting node $n failed"; }
+}
+
+start_node_proc() {
+    local v="$1" n="$2" d pid
+    d="$(node_dir "$v" "$n")"
+    pid="$(pid_of "$v" "$n")"
+    if [ -n "$pid" ]; then return 0; fi
+    if port_open "$(broker_port "$n")" || port_open "$(controller_port "$n")"; then
+        die "port $(broker_port "$n") or $(controller_port "$n") already in use by another process (another bed version up? run: $0 down OTHER_VERSION)"
+    fi
+    write_props "$v" "$n"
+    format_node "$v" "$n"
+    # shellcheck disable=SC2086
+    setsid java -server $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+        -Dkafka.logs.dir="$d/logs" $(log_opts "$v" broker) \
+        -cp "$(libs_dir "$v")/*" kafka.Kafka "$d/server.properties" \
+        > "$d/logs/node.out" 2>&1 < /dev/null &
+    echo $! > "$d/node.pid"
+}
+
+log_tails() {
+    local v="$1" n d
+    for n in "${NODES[@]}"; do
+        d="$(node_dir "$v" "$n")"
+        echo "----- node $n: $d/logs/node.out (tail) -----" >&2
+        tail -n 15 "$d/logs/node.out" 2>/dev/null >&2 || true
+        echo "----- node $n: $d/logs/server.log (tail) -----" >&2
+        tail -n 25 "$d/logs/server.log" 2>/dev/null >&2 || true
+    done
+}
+
+# Registered broker ids as seen by a metadata round trip (one per line).
+registered_brokers() {
+    local v="$1"
+    run_tool "$v" broker-api-versions --bootstrap-server "$(bootstrap)" 2>/dev/null \
+        | sed -n 's/.*(id: \([0-9]*\) rack.*/\1/p' | sort -u || true
+}
+
+wait_ready() { # wait_ready V ID... : wait until these nodes' broker ports accept and all are registered
+    local v="$1"; shift
+    local want=("$@") deadline n ok ids
+    deadline=$((SECONDS + READY_TIMEOUT))
+    while :; do
+        for n in "${want[@]}"; do
+            [ -n "$(pid_of "$v" "$n")" ] || { log_tails "$v"; die "node $n of Kafka $v died during startup (see logs above)"; }
+        done
+        ok=1
+        for n in "${want[@]}"; do port_open "$(broker_port "$n")" || { ok=0; break; }; done
+        if [ "$ok" = 1 ]; then
+            ids="$(registered_brokers "$v" | tr '\n' ' ')"
+            ok=1
+            for n in "${NODES[@]}"; do
+                case " $ids " in *" $n "*) ;; *) ok=0 ;; esac
+            done
+            if [ "$ok" = 1 ] && run_tool "$v" topics --bootstrap-server "$(bootstrap)" --list >/dev/null 2>&1; then
+                return 0
+            fi
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log_tails "$v"
+            die "Kafka $v not ready after ${READY_TIMEOUT}s (registered brokers: ${ids:-none}; want ${NODES[*]})"
+        fi
+        sleep 2
+    done
+}
+
+cmd_up() {
+    local v="$1" n t0=$SECONDS
+    cmd_fetch "$v"
+    mkdir -p "$(bed_dir "$v")"
+    local started=0
+    for n in "${NODES[@]}"; do
+        if [ -z "$(pid_of "$v" "$n")" ]; then start_node_proc "$v" "$n"; started=1; fi
+    done
+    wait_ready "$v" "${NODES[@]}"
+    if [ "$started" = 1 ]; then
+        log "Kafka $v up in $((SECONDS - t0))s: bootstrap $(bootstrap) (data $(bed_dir "$v"))"
+    else
+        log "Kafka $v already up: bootstrap $(bootstrap)"
+    fi
+}
+
+stop_pids() { # stop_pids TIMEOUT PID...
+    local timeout="$1"; shift
+    local pids=("$@") p deadline alive
+    [ "${#pids[@]}" -gt 0 ] || return 0
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    deadline=$((SECONDS + timeout))
+    while :; do
+        alive=()
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+        [ "${#alive[@]}" -eq 0 ] && return 0
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "SIGKILL after ${timeout}s: ${alive[*]}"
+            kill -KILL "${alive[@]}" 2>/dev/null || true
+            sleep 0.5
+            return 0
+        fi
+        sleep 0.3
+    done
+}
+
+cmd_down() {
+    local v="$1" n pid pids=()
+    for n in "${NODES[@]}"; do
+        pid="$(pid_of "$v" "$n")"
+        [ -n "$pid" ] && pids+=("$pid")
+    done
+    if [ "${#pids[@]}" -eq 0 ]; then log "Kafka $v: no node running"; else
+        stop_pids 30 "${pids[@]}"
+        log "Kafka $v stopped (${#pids[@]} nodes)"
+    fi
+    for n in "${NODES[@]}"; do rm -f "$(node_dir "$v" "$n")/node.pid"; done
+}
+
+cmd_status() {
+    local v="$1" n pid rc=0
+    for n in "${NODES[@]}"; do
+        pid="$(pid_of "$v" "$n")"
+        if [ -n "$pid" ]; then
+            echo "node $n: running pid $pid broker $HOST:$(broker_port "$n") controller $HOST:$(controller_port "$n")"
+        else
+            echo "node $n: stopped"; rc=3
+        fi
+    done
+    return $rc
+}
+
+check_node_id() { case "$1" in 1|2|3) ;; *) die "node id must be 1, 2 or 3 (got '$1')" ;; esac; }
+
+cmd_kill_node() {
+    local v="$1" n="$2" pid
+    check_node_id "$n"
+    pid="$(pid_of "$v" "$n")"
+    [ -n "$pid" ] || die "node $n of Kafka $v is not running"
+    kill -KILL "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    rm -f "$(node_dir "$v" "$n")/node.pid"
+    log "node $n (pid $pid) killed with SIGKILL"
+}
+
+cmd_start_node() {
+    local v="$1" n="$2"
+    check_node_id "$n"
+    cmd_fetch "$v"
+    start_node_proc "$v" "$n"
+    wait_ready "$v" "$n"
+    log "node $n of Kafka $v is up and registered"
+}
+
+run_tool() {
+    local v="$1" name="$2" cls; shift 2
+    cls="$(tool_class "$v" "$name")" || die "unknown tool '$name' (known: $TOOL_NAMES)"
+    # shellcheck disable=SC2046
+    java -Xms64m -Xmx${KG_TOOL_HEAP:-512m} -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+        $(log_opts "$v" tools) -cp "$(libs_dir "$v")/*" "$cls" "$@"
+}
+
+cmd_tool() {
+    local v="$1"; shift
+    [ $# -ge 1 ] || die "usage: $0 tool VERSION NAME [ARGS...]"
+    tool_class "$v" "$1" >/dev/null || die "unknown tool '$1' (known: $TOOL_NAMES)"
+    cmd_fetch "$v"
+    run_tool "$v" "$@"
+}
+
+main() {
+    [ $# -ge 2 ] || usage
+    local sub="$1" v="$2"; shift 2
+    check_version "$v"
+    case "$sub" in
+        fetch)      cmd_fetch "$v" ;;
+        up)         cmd_up "$v" ;;
+        down)       cmd_down "$v" ;;
+        status)     cmd_status "$v" ;;
+        kill-node)  [ $# -eq 1 ] || usage; cmd_kill_node "$v" "$1" ;;
+        start-node) [ $# -eq 1 ] || usage; cmd_start_node "$v" "$1" ;;
+        tool)       cmd_tool "$v" "$@" ;;
+        bootstrap)  bootstrap ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"
