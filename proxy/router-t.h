@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config-t.h"
@@ -28,6 +29,8 @@ struct kg_router {
 	size_t cap;                    /* allocated nodes[] */
 	uint64_t generation;           /* bumped when a node is added */
 	unsigned next_bootstrap;       /* round-robin cursor over bootstrap */
+	int (*resolve)(const char *host, uint16_t port, struct kg_addr *out,
+		       char *err, size_t errlen); /* kg_net_resolve; tests swap it */
 	void (*on_new_node)(void *ctx);/* tells workers to open listeners */
 	void *on_new_node_ctx;         /* argument of on_new_node */
 };

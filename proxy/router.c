@@ -14,6 +14,7 @@ void kg_router_init(struct kg_router *r, const struct kg_config *cfg)
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_init(&r->lock, NULL);
 	r->cfg = cfg;
+	r->resolve = kg_net_resolve;
 }
 
 void kg_router_destroy(struct kg_router *r)
@@ -58,7 +59,7 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 				 .bind_port = bind_port };
 	memcpy(fresh.host, host, hostlen);
 	char err[256];
-	fresh.resolved = kg_net_resolve(fresh.host, fresh.port, &fresh.addr, err,
+	fresh.resolved = r->resolve(fresh.host, fresh.port, &fresh.addr, err,
 					sizeof(err)) == 0;
 	if (!fresh.resolved)
 		log_warn("broker node %d: %s", node_id, err);
@@ -113,7 +114,7 @@ int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *o
 	pthread_mutex_unlock(&r->lock);
 	const struct kg_hostport *hp = &c->bootstrap[i % c->nbootstrap];
 	char err[256];
-	if (kg_net_resolve(hp->host, hp->port, out, err, sizeof(err)) < 0) {
+	if (r->resolve(hp->host, hp->port, out, err, sizeof(err)) < 0) {
 		log_warn("upstream bootstrap: %s", err);
 		return kg_router_bootstrap(r, attempt + 1, out);
 	}

@@ -1,0 +1,83 @@
+"""(f) A broker dies (SIGKILL) while a producer runs through the gateway. Runs last."""
+
+import threading
+import time
+
+import pytest
+
+import kg
+
+N = 20_000
+VICTIM = 2
+
+
+@pytest.mark.last
+def test_broker_killed_mid_produce(kafka, gateway, names):
+    gw = gateway.bootstrap
+    topic, group = names.topic(), names.group()
+    kg.create_topic(gw, topic, 6, 3)
+    recs = [(f"f{i:06d}".encode(), f"value-{i}-".encode() * 4) for i in range(N)]
+
+    result = {}
+
+    def producer():
+        from confluent_kafka import Producer
+        errors, delivered = [], []
+
+        def cb(err, msg):
+            (errors if err else delivered).append(str(err) if err else msg.key())
+
+        p = Producer({"bootstrap.servers": gw, "acks": "all", "enable.idempotence": True,
+                      "retries": 2147483647, "message.timeout.ms": 180000,
+                      "linger.ms": 5, "batch.num.messages": 200})
+        try:
+            t0 = time.monotonic()
+            for i, (k, v) in enumerate(recs):
+                while True:
+                    try:
+                        p.produce(topic, key=k, value=v, on_delivery=cb)
+                        break
+                    except BufferError:
+                        p.poll(0.1)
+                p.poll(0)
+                if i % 500 == 0:
+                    # pace it so the kill lands in the middle: ~16 s for the whole run
+                    time.sleep(max(0.0, t0 + i * 0.0008 - time.monotonic()))
+            result["left"] = p.flush(200)
+        except Exception as e:  # noqa: BLE001
+            result["exception"] = repr(e)
+        result["errors"], result["delivered"] = errors, delivered
+
+    th = threading.Thread(target=producer, daemon=True)
+    killed = False
+    try:
+        th.start()
+        time.sleep(5)
+        assert th.is_alive(), f"producer finished before the broker kill: {result.get('exception')}"
+        kafka.bed("kill-node", str(VICTIM), timeout=30)
+        killed = True
+        th.join(240)
+        assert not th.is_alive(), "producer still running 240 s after the broker kill"
+        gateway.assert_alive("after broker kill")
+        assert "exception" not in result, result["exception"]
+        assert result["left"] == 0, f"{result['left']} messages undelivered; errors {result['errors'][:5]}"
+        assert not result["errors"], f"{len(result['errors'])} delivery errors, e.g. {result['errors'][:5]}"
+        assert len(result["delivered"]) == N
+
+        # consume everything while the node is still down
+        msgs, committed = kg.consume(gw, topic, group, N, timeout=120)
+        got = sorted((k, v) for _, _, k, v in msgs)
+        assert got == sorted(recs), "data read back after broker failure differs (loss or duplicates)"
+        gateway.assert_alive("after consuming with a broker down")
+    finally:
+        if killed:
+            kafka.bed("start-node", str(VICTIM), timeout=200)
+    # wait for the node to rejoin all ISRs (through the gateway) so the bed is healthy again
+    kg.wait_topic_ready(gw, topic, 6, timeout=120, full_isr=True)
+    gateway.assert_alive("after broker restart")
+    # traffic through the restarted node's gateway port works again
+    from confluent_kafka.admin import AdminClient
+    md = AdminClient({"bootstrap.servers": gw}).list_topics(topic, timeout=15)
+    assert VICTIM in md.brokers, f"node {VICTIM} missing from metadata after restart: {md.brokers}"
+    victim_parts = [p for p, pm in md.topics[topic].partitions.items() if VICTIM in pm.replicas]
+    kg.produce(gw, topic, [(b"after-restart", b"ok")], partition=victim_parts[0])
