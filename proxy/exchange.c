@@ -12,6 +12,7 @@
 #include "exchange.h"
 #include "apis.h"
 #include "codec.h"
+#include "log.h"
 #include "rewrite.h"
 #include "sbuf.h"
 #include "worker-t.h"
@@ -114,6 +115,8 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		return KG_CONSUMED;
 	}
 	if (!kg_api_allowed(key, ver)) {
+		log_warn("conn %llu %s: refused request api %d (%s) v%d",
+			 (unsigned long long)c->id, c->peer, key, kg_api_name(key), ver);
 		*reason = kc_api_find(key) ? "api or version not allowed through the gateway"
 					   : "unknown api key";
 		return KG_CLOSE;
@@ -125,6 +128,8 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	if (kc_decode_request_header(body, blen, &c->arena, &h) != KC_OK ||
 	    kc_decode_request(key, ver, body + h.header_len, blen - h.header_len,
 			      &c->arena, &req) != KC_OK) {
+		log_warn("conn %llu %s: malformed %s v%d request", (unsigned long long)c->id,
+			 c->peer, kg_api_name(key), ver);
 		*reason = "malformed request";
 		return KG_CLOSE;
 	}

@@ -26,19 +26,23 @@ void kg_sbuf_free(struct kg_sbuf *b)
 
 int kg_sbuf_reserve(struct kg_sbuf *b, size_t need)
 {
+	if (b->ready + need <= b->cap)
+		return 0;
 	/* Drop what was written, so the frame being received starts nearer
 	 * the front. Only unsent bytes are moved. */
-	if (b->sent > 0 && (b->len == b->cap || b->ready + need > b->cap)) {
-		size_t keep = b->len - b->sent;
-		memmove(b->data, b->data + b->sent, keep);
+	if (b->sent > 0) {
+		memmove(b->data, b->data + b->sent, b->len - b->sent);
 		b->ready -= b->sent;
 		b->len -= b->sent;
 		b->sent = 0;
 	}
-	if (b->ready + need <= b->cap)
+	/* A frame that fits the buffer waits for the bytes before it to be
+	 * written: growing here would defeat back-pressure. Only a frame
+	 * larger than the whole buffer makes it grow. */
+	if (b->ready + need <= b->cap || need <= b->cap)
 		return 0;
 	size_t cap = b->cap;
-	while (cap < b->ready + need)
+	while (cap < need)
 		cap *= 2;
 	uint8_t *d = realloc(b->data, cap);
 	if (!d)

@@ -7,8 +7,9 @@
 
 int kg_sbuf_init(struct kg_sbuf *b, size_t cap);
 void kg_sbuf_free(struct kg_sbuf *b);
-/* Makes room to receive: compacts, or grows so that a frame of `need`
- * total bytes starting at `ready` fits. -1 on allocation failure. */
+/* Makes room for a frame of `need` bytes starting at `ready`: compacts,
+ * and grows only when the frame is larger than the whole buffer (otherwise
+ * it fits once the bytes before it are written). -1 on allocation failure. */
 int kg_sbuf_reserve(struct kg_sbuf *b, size_t need);
 /* Reads once from fd into free space. Returns bytes read, 0 on EOF,
  * -1 on error, -2 on EAGAIN, -3 when the buffer has no free space. */

@@ -66,9 +66,11 @@ static int listener_open(struct kg_worker *w, int32_t node_id, uint16_t port)
 	ev_io_init(&l->io, on_accept, fd, EV_READ);
 	ev_io_start(w->loop, &l->io);
 	w->ls[w->nls++] = l;
-	if (w->idx == 0)
-		log_info("listening on %s:%u for %s%d", w->gw->cfg->bind_host, port,
-			 node_id < 0 ? "bootstrap" : "broker node ", node_id < 0 ? 0 : node_id);
+	if (w->idx == 0 && node_id < 0)
+		log_info("listening on %s:%u for bootstrap", w->gw->cfg->bind_host, port);
+	else if (w->idx == 0)
+		log_info("listening on %s:%u for broker node %d", w->gw->cfg->bind_host,
+			 port, node_id);
 	return 0;
 }
 

@@ -184,6 +184,5 @@ def test_one_mib_messages(kafka, gateway, names):
     cp = kg.run(["kcat", "-C", "-b", gw, "-t", topic, "-o", "beginning", "-e", "-f", "%k %S\n",
                  "-X", "fetch.max.bytes=8388608", "-X", "receive.message.max.bytes=16777216",
                  "-X", "max.partition.fetch.bytes=4194304"], timeout=60)
-    sizes = sorted(cp.stdout.decode().split())
     assert sorted(line for line in cp.stdout.decode().splitlines()) == sorted(
         f"{k.decode()} {len(v)}" for k, v in recs), cp.stdout.decode()

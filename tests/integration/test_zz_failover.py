@@ -75,9 +75,19 @@ def test_broker_killed_mid_produce(kafka, gateway, names):
     # wait for the node to rejoin all ISRs (through the gateway) so the bed is healthy again
     kg.wait_topic_ready(gw, topic, 6, timeout=120, full_isr=True)
     gateway.assert_alive("after broker restart")
-    # traffic through the restarted node's gateway port works again
+    # leadership returns to the restarted node (preferred leader election through the gateway),
+    # and traffic through its gateway port works again
+    kafka.tool("leader-election", "--bootstrap-server", gw, "--election-type", "PREFERRED",
+               "--all-topic-partitions", check=False)
     from confluent_kafka.admin import AdminClient
-    md = AdminClient({"bootstrap.servers": gw}).list_topics(topic, timeout=15)
-    assert VICTIM in md.brokers, f"node {VICTIM} missing from metadata after restart: {md.brokers}"
-    victim_parts = [p for p, pm in md.topics[topic].partitions.items() if VICTIM in pm.replicas]
-    kg.produce(gw, topic, [(b"after-restart", b"ok")], partition=victim_parts[0])
+    admin = AdminClient({"bootstrap.servers": gw})
+    deadline = time.monotonic() + 60
+    while True:
+        md = admin.list_topics(topic, timeout=15)
+        led = [p for p, pm in md.topics[topic].partitions.items() if pm.leader == VICTIM]
+        if led:
+            break
+        assert time.monotonic() < deadline, f"node {VICTIM} leads no partition of {topic} 60 s after restart"
+        time.sleep(1)
+    delivered = kg.produce(gw, topic, [(b"after-restart", b"ok")], partition=led[0])
+    assert delivered and delivered[0][0] == led[0]

@@ -188,6 +188,7 @@ background.threads=4
 socket.request.max.bytes=104857600
 replica.lag.time.max.ms=10000
 controlled.shutdown.enable=true
+leader.imbalance.check.interval.seconds=10
 EOF
 }
 
