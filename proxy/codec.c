@@ -19,6 +19,8 @@
 #define KC_MAX_DEPTH 32
 /* First arena chunk; later chunks double. */
 #define KC_ARENA_CHUNK_MIN ((size_t)16 << 10)
+/* Largest chunk kc_arena_reset keeps. */
+#define KC_ARENA_KEEP_MAX ((size_t)1 << 20)
 
 /* ------------------------------------------------------------------ */
 /* tables and version rules                                            */
@@ -164,6 +166,8 @@ void *kc_arena_alloc(struct kc_arena *a, size_t n)
 
 		if (size < n)
 			size = n;
+		if (size > KC_ARENA_KEEP_MAX && n <= KC_ARENA_KEEP_MAX)
+			size = KC_ARENA_KEEP_MAX;    /* stop doubling at 1 MiB */
 		/* Past the cap, fall back to exactly what is needed. */
 		if (a->total > a->max_total ||
 		    size + sizeof(struct kc_arena_chunk) >
@@ -203,6 +207,13 @@ void kc_arena_reset(struct kc_arena *a)
 	}
 	a->old = NULL;
 	a->used = 0;
+	/* Keep the current chunk for the next frame, unless one huge frame
+	 * made it big: idle connections should not pin megabytes. */
+	if (a->base && a->cap > KC_ARENA_KEEP_MAX) {
+		free(arena_chunk_of(a->base));
+		a->base = NULL;
+		a->cap = 0;
+	}
 	a->total = a->base ? a->cap + sizeof(struct kc_arena_chunk) : 0;
 }
 
@@ -328,8 +339,9 @@ static bool field_tagged(const struct kc_field *f, int16_t ver, bool flex)
 }
 
 /* Fewest wire bytes an array element of this type takes; bounds array
- * counts before allocating. Structs count 1 (a struct of zero wire bytes
- * cannot be told apart in count anyway; see report). */
+ * counts before allocating. Structs count as 1 byte: a flexible struct has
+ * at least its tag count, and no message has an array of structs that
+ * encode to nothing, so an array longer than the bytes left is refused. */
 static size_t elem_min_size(uint8_t type, bool compact)
 {
 	switch (type) {
@@ -902,7 +914,7 @@ static void wr_len(struct kc_wr *w, bool compact, size_t fixed_width,
 		   int32_t len)
 {
 	if (compact)
-		wr_uvarint(w, (uint32_t)(len + 1));
+		wr_uvarint(w, (uint32_t)len + 1);   /* -1 (null) -> 0 */
 	else if (fixed_width == 2 && len > INT16_MAX)
 		wr_fail(w, KC_ERR_MALFORMED);
 	else
@@ -1302,6 +1314,7 @@ static const struct kc_err_map kc_err_maps[] = {
 	{ 51, "Results", "Deletions", "User", "Name" },               /* AlterUserScramCredentials */
 	{ 51, "Results", "Upsertions", "User", "Name" },
 	{ 57, "Results", "FeatureUpdates", NULL, NULL },              /* UpdateFeatures */
+	{ 59, "Partitions", "Partitions", "Index", "Partition" },     /* FetchSnapshot */
 	{ 61, "Partitions", "PartitionIndexes", "PartitionIndex", NULL }, /* DescribeProducers */
 	{ 65, "TransactionStates", "TransactionalIds", "TransactionalId", NULL },
 	{ 69, "Groups", "GroupIds", "GroupId", NULL },                /* ConsumerGroupDescribe */
@@ -1374,9 +1387,21 @@ static bool is_scalar(uint8_t t)
 	return t != KC_ARRAY && t != KC_STRUCT;
 }
 
+/* Copy a request key into a response field. A null the response version
+ * cannot carry (Metadata v10-11 request names are nullable, response names
+ * are not) becomes the field's default. */
+static void err_set_key(const struct kc_field *g, int16_t version,
+			struct kc_value *dst, const struct kc_value *src)
+{
+	if ((g->type == KC_STRING || g->type == KC_BYTES) &&
+	    src->u.b.len < 0 && !kc_range_has(g->nullable, version))
+		return;
+	dst->u = src->u;
+}
+
 /* Copy the key fields of a request item into a response item. */
 static void err_copy_keys(struct kc_obj *dst, const struct kc_obj *src,
-			  const struct kc_err_map *m)
+			  const struct kc_err_map *m, int16_t version)
 {
 	size_t i;
 
@@ -1401,7 +1426,7 @@ static void err_copy_keys(struct kc_obj *dst, const struct kc_obj *src,
 			continue;
 		/* Strings still point into the request frame: same lifetime
 		 * rule as any decoded tree. */
-		dst->vals[i].u = src->vals[j].u;
+		err_set_key(g, version, &dst->vals[i], &src->vals[j]);
 	}
 }
 
@@ -1496,13 +1521,16 @@ static int err_mirror(int16_t api, int16_t version, struct kc_obj *resp,
 			if (rf->elem_type == KC_STRUCT) {
 				src = rv->u.arr.v[j].u.obj;
 				if (src)
-					err_copy_keys(d, src, maps[s]);
+					err_copy_keys(d, src, maps[s],
+						      version);
 			} else {
 				int k = err_prim_key(d->st, rf, maps[s]);
 
 				if (k >= 0 && d->vals[k].present &&
 				    d->st->fields[k].type == rf->elem_type)
-					d->vals[k].u = rv->u.arr.v[j].u;
+					err_set_key(&d->st->fields[k], version,
+						    &d->vals[k],
+						    &rv->u.arr.v[j]);
 			}
 			rc = err_fill(api, version, d, src, err, a, depth + 1);
 			if (rc)
@@ -1512,8 +1540,27 @@ static int err_mirror(int16_t api, int16_t version, struct kc_obj *resp,
 	return KC_OK;
 }
 
-/* Set error codes (and the "unknown" -1 of broker ids and ports, as Kafka
- * does) in resp, mirroring req's items into resp's arrays. */
+/* Fields without a JSON default that Kafka's own error responses set to
+ * -1 ("unknown"): broker ids, ports, offsets, watermarks, producer epochs. */
+static bool err_unknown_value(const struct kc_field *f)
+{
+	if (f->def)
+		return false;
+	switch (f->type) {
+	case KC_INT16:
+		return strcmp(f->name, "ProducerEpoch") == 0;
+	case KC_INT32:
+		return f->entity == KC_ENT_BROKER_ID ||
+		       strcmp(f->name, "Port") == 0;
+	case KC_INT64:
+		return name_ends_with(f->name, "Offset") ||
+		       name_ends_with(f->name, "Watermark");
+	default:
+		return false;
+	}
+}
+
+/* Set error codes (and the "unknown" -1 of err_unknown_value) in resp, mirroring req's items into resp's arrays. */
 static int err_fill(int16_t api, int16_t version, struct kc_obj *resp,
 		    const struct kc_obj *req, int16_t err, struct kc_arena *a,
 		    int depth)
@@ -1531,9 +1578,7 @@ static int err_fill(int16_t api, int16_t version, struct kc_obj *resp,
 			continue;
 		if (is_error_code(f)) {
 			v->u.i = err;
-		} else if (f->type == KC_INT32 && !f->def &&
-			   (f->entity == KC_ENT_BROKER_ID ||
-			    strcmp(f->name, "Port") == 0)) {
+		} else if (err_unknown_value(f)) {
 			v->u.i = -1;
 		} else if (f->type == KC_STRUCT && v->u.obj) {
 			rc = err_fill(api, version, v->u.obj, NULL, err, a,

@@ -21,14 +21,15 @@ bool kc_request_flexible(int16_t api_key, int16_t version);
 bool kc_response_flexible(int16_t api_key, int16_t version);
 /* Request header version: 2 if flexible, 1 otherwise, 0 for
  * ControlledShutdown v0. Response header: 1 if flexible, 0 otherwise, always
- * 0 for ApiVersions. */
+ * 0 for ApiVersions. Both follow flexibleVersions even for versions past
+ * validVersions (as Kafka does), and return -1 for an unknown api key. */
 int kc_request_header_version(int16_t api_key, int16_t version);
 int kc_response_header_version(int16_t api_key, int16_t version);
 
 /* ---- arena ---- */
 void kc_arena_init(struct kc_arena *a);
 void *kc_arena_alloc(struct kc_arena *a, size_t n);   /* zeroed, 8-aligned */
-void kc_arena_reset(struct kc_arena *a);               /* keeps one chunk */
+void kc_arena_reset(struct kc_arena *a);  /* keeps one chunk (<= 1 MiB) */
 void kc_arena_free(struct kc_arena *a);
 
 /* ---- headers ----
@@ -96,7 +97,8 @@ int kc_build_error_response(int16_t api_key, int16_t version,
 /* Call fn for every field tagged with an entityType (topic names, group
  * ids, transactional ids, broker ids, producer ids) and for every uuid
  * field named TopicId, recursively, in wire order. For arrays of strings or
- * ints fn is called once per element. */
+ * ints fn is called once per element. Only present values are visited, and
+ * null strings (e.g. a non-transactional TransactionalId) are skipped. */
 void kc_foreach_entity(struct kc_obj *o, kc_entity_fn fn, void *ctx);
 
 const char *kc_err_str(int err);
