@@ -6,6 +6,7 @@
 #                   integration against Kafka 3.6.2 and 4.3.1
 #   make bench      direct vs gateway throughput, CPU s/GB -> BENCHMARKS.md
 
+SHELL    := /bin/bash
 CC       ?= gcc
 CLANG    ?= clang-14
 CFLAGS   ?= -O2 -g

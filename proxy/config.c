@@ -188,6 +188,12 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 			verr(v, p, "must be an object with port, advertised_host, advertised_port");
 			return;
 		}
+		/* "1", "01" and "+1" all parse as node 1 */
+		for (size_t i = 0; i < c->nbrokers; i++)
+			if (c->brokers[i].node_id == (int32_t)id) {
+				verr(v, p, "node %ld is listed twice", id);
+				return;
+			}
 		static const char *const bkeys[] = { "port", "advertised_host",
 						     "advertised_port", NULL };
 		check_keys(v, val, p, bkeys);
@@ -345,6 +351,11 @@ int kg_config_broker_addr(const struct kg_config *c, int32_t node_id,
 	int64_t ap = (int64_t)c->broker_advertised_port_base + node_id;
 	if (bp > 65535 || ap > 65535 || bp == c->bootstrap_port)
 		return -1;
+	/* The port of base + id may be one a listen.brokers entry binds for
+	 * another node: never let two nodes share a gateway port. */
+	for (size_t i = 0; i < c->nbrokers; i++)
+		if (c->brokers[i].port == bp)
+			return -1;
 	*adv_host = c->advertised_host;
 	*adv_port = (uint16_t)ap;
 	*bind_port = (uint16_t)bp;

@@ -90,10 +90,13 @@ static int endpoints_rewrite(struct kg_router *r, struct kc_arena *a,
 	return 1;
 }
 
+/* Blanks the coordinator address. A broker's own error (e.g.
+ * GROUP_AUTHORIZATION_FAILED) is kept: only an answer that claimed success
+ * becomes COORDINATOR_NOT_AVAILABLE. */
 static void coordinator_unavailable(struct kc_arena *a, struct kc_obj *o)
 {
 	struct kc_value *v;
-	if ((v = kc_get(o, "ErrorCode")))
+	if ((v = kc_get(o, "ErrorCode")) && v->u.i == 0)
 		v->u.i = ERR_COORDINATOR_NOT_AVAILABLE;
 	if ((v = kc_get(o, "NodeId")))
 		v->u.i = -1;

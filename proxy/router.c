@@ -36,8 +36,11 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 {
 	const char *adv_host;
 	uint16_t adv_port, bind_port;
+	/* A NUL inside the name would make the resolver see another (or an
+	 * empty) host, and the node would never compare equal, so it would be
+	 * resolved again on every response. */
 	if (hostlen == 0 || hostlen >= sizeof(((struct kg_node *)0)->host) ||
-	    port <= 0 || port > 65535 ||
+	    memchr(host, '\0', hostlen) != NULL || port <= 0 || port > 65535 ||
 	    kg_config_broker_addr(r->cfg, node_id, &adv_host, &adv_port, &bind_port) < 0) {
 		log_error("broker node %d (%.*s:%d) has no usable gateway port; "
 			  "it is hidden from clients", node_id, (int)(hostlen & 0xff),
