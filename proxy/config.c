@@ -349,7 +349,10 @@ int kg_config_broker_addr(const struct kg_config *c, int32_t node_id,
 		return -1;
 	int64_t bp = (int64_t)c->broker_port_base + node_id;
 	int64_t ap = (int64_t)c->broker_advertised_port_base + node_id;
-	if (bp > 65535 || ap > 65535 || bp == c->bootstrap_port)
+	/* Neither the bound nor the advertised port may be the bootstrap's:
+	 * a client told "node N" must not land on the round-robin port. */
+	if (bp > 65535 || ap > 65535 || bp == c->bootstrap_port ||
+	    ap == c->bootstrap_advertised_port)
 		return -1;
 	/* The port of base + id may be one a listen.brokers entry binds for
 	 * another node: never let two nodes share a gateway port. */

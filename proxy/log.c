@@ -55,3 +55,12 @@ void kg_log(enum kg_log_level lvl, const char *fmt, ...)
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
 }
+
+const char *kg_log_clean(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 1 < outlen; i++)
+		out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	out[n] = '\0';
+	return out;
+}

@@ -42,9 +42,10 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 	if (hostlen == 0 || hostlen >= sizeof(((struct kg_node *)0)->host) ||
 	    memchr(host, '\0', hostlen) != NULL || port <= 0 || port > 65535 ||
 	    kg_config_broker_addr(r->cfg, node_id, &adv_host, &adv_port, &bind_port) < 0) {
-		log_error("broker node %d (%.*s:%d) has no usable gateway port; "
-			  "it is hidden from clients", node_id, (int)(hostlen & 0xff),
-			  host, port);
+		char clean[64];
+		log_error("broker node %d (%s:%d): no usable host, port or gateway "
+			  "port; it is hidden from clients", node_id,
+			  kg_log_clean(host, hostlen, clean, sizeof(clean)), port);
 		return -1;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -87,8 +88,9 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 	}
 	*n = fresh;
 	pthread_mutex_unlock(&r->lock);
+	char clean[64];
 	log_info("broker node %d is %s:%u upstream, %s:%u for clients (bound on port %u)",
-		 node_id, fresh.host, fresh.port, adv_host, adv_port, bind_port);
+		 node_id, kg_log_clean(fresh.host, hostlen, clean, sizeof(clean)), fresh.port, adv_host, adv_port, bind_port);
 	if (added && r->on_new_node)
 		r->on_new_node(r->on_new_node_ctx);
 	return added;

@@ -51,6 +51,11 @@ def test_java_tools_roundtrip(kafka, gateway, names):
     assert leaders == {1, 2, 3}, f"partition leaders {leaders} do not cover brokers 1,2,3:\n{desc}"
     kg.wait_topic_ready(gw, topic, 6)
 
+    # all-topics metadata (Java AdminClient listTopics)
+    cp = kafka.tool("topics", "--bootstrap-server", gw, "--list")
+    outputs.append(cp.stdout + cp.stderr)
+    assert topic in cp.stdout.decode().split(), cp.stdout.decode()
+
     records = _lines(N, topic)
     data = "".join(f"{k}\t{v}\n" for k, v in records).encode()
     cp = kafka.tool("console-producer", "--bootstrap-server", gw, "--topic", topic,

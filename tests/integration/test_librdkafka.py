@@ -3,7 +3,6 @@
 import json
 import os
 import random
-import subprocess
 
 import pytest
 
@@ -93,7 +92,13 @@ def test_metadata_only_gateway_addresses_admin(kafka, gateway, names):
     kg.create_topic(gw, topic, 6, 3)
     stats = kg.StatsCollector()
     a = AdminClient({"bootstrap.servers": gw, **stats.conf()})
-    md = a.list_topics(timeout=15)
+    import time
+    deadline = time.monotonic() + 30
+    while True:  # all-topics metadata; brokers learn about the new topic asynchronously
+        md = a.list_topics(timeout=15)
+        if topic in md.topics or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     brokers = {b.id: (b.host, b.port) for b in md.brokers.values()}
     assert brokers == gateway.advertised, f"metadata brokers {brokers} != gateway addresses {gateway.advertised}"
     assert md.controller_id in (1, 2, 3)
@@ -128,8 +133,8 @@ def test_leaders_on_all_brokers_reached(kafka, gateway, names):
     gw = gateway.bootstrap
     topic = names.topic()
     kg.create_topic(gw, topic, 6, 3)
-    from confluent_kafka.admin import AdminClient
-    md = AdminClient({"bootstrap.servers": gw}).list_topics(topic, timeout=15)
+    # (brokers learn about a new topic asynchronously: retry until the answering one knows it)
+    md = kg.wait_topic_ready(gw, topic, 6)
     leaders = {p: pm.leader for p, pm in md.topics[topic].partitions.items()}
     assert set(leaders.values()) == {1, 2, 3}, f"leaders {leaders} do not cover all brokers"
     stats = kg.StatsCollector()

@@ -94,3 +94,111 @@ def test_api_versions_unsupported_version_gets_error(small_gw):
         corr, err = struct.unpack(">ih", resp[:6])
         assert corr == 555 and err == 35, (corr, err)
         _ok_api_versions(s, 556)
+
+
+# --- address rewriting in every protocol version the gateway advertises ------------------------
+
+def _addresses_in(resp: bytes):
+    """(host, port) pairs of broker structs in a Metadata/FindCoordinator response: every
+    b'127.0.0.1' is a host string directly followed by the int32 port."""
+    out = []
+    host = kg.HOST.encode()
+    i = resp.find(host)
+    while i >= 0:
+        (port,) = struct.unpack(">i", resp[i + len(host):i + len(host) + 4])
+        out.append((kg.HOST, port))
+        i = resp.find(host, i + 1)
+    return out
+
+
+def _metadata_request(v, corr, topics=None):
+    flex = v >= 9
+    body = b""
+    if flex:
+        if topics is None:
+            body += kg.uvarint(0)
+        else:
+            body += kg.uvarint(len(topics) + 1)
+            for t in topics:
+                if v >= 10:
+                    body += b"\x00" * 16
+                body += kg.uvarint(len(t) + 1) + t.encode() + kg.uvarint(0)
+    else:
+        if topics is None:
+            body += struct.pack(">i", -1 if v >= 1 else 0)
+        else:
+            body += struct.pack(">i", len(topics)) + b"".join(struct.pack(">h", len(t)) + t.encode() for t in topics)
+    if v >= 4:
+        body += b"\x00"          # allow_auto_topic_creation
+    if 8 <= v <= 10:
+        body += b"\x00"          # include_cluster_authorized_operations
+    if v >= 8:
+        body += b"\x00"          # include_topic_authorized_operations
+    if flex:
+        body += kg.uvarint(0)
+    return kg.frame(kg.request_header(3, v, corr, flexible=flex) + body)
+
+
+def _find_coordinator_request(v, corr, group):
+    g = group.encode()
+    if v <= 2:
+        body = struct.pack(">h", len(g)) + g + (b"\x00" if v >= 1 else b"")
+        return kg.frame(kg.request_header(10, v, corr) + body)
+    if v == 3:
+        body = kg.uvarint(len(g) + 1) + g + b"\x00" + kg.uvarint(0)
+    else:
+        body = b"\x00" + kg.uvarint(2) + kg.uvarint(len(g) + 1) + g + kg.uvarint(0)
+    return kg.frame(kg.request_header(10, v, corr, flexible=True) + body)
+
+
+def _roundtrip(port, req, corr):
+    with socket.create_connection((kg.HOST, port), timeout=10) as s:
+        s.sendall(req)
+        resp = kg.recv_frame(s)
+    (c,) = struct.unpack(">i", resp[:4])
+    assert c == corr, f"correlation id {c} != {corr}"
+    return resp
+
+
+def test_metadata_all_versions_rewritten(small_gw):
+    _, _, apis = kg.api_versions(kg.HOST, small_gw.bootstrap_port, version=3)
+    lo, hi = apis[3]
+    allowed = {small_gw.advertised[n] for n in (1, 2, 3)}
+    for port in (small_gw.bootstrap_port, small_gw.advertised[2][1]):
+        for v in range(lo, hi + 1):
+            for topics in (None, [], ["__consumer_offsets"]):
+                resp = _roundtrip(port, _metadata_request(v, 500 + v, topics), 500 + v)
+                addrs = _addresses_in(resp)
+                assert len(addrs) == 3, f"Metadata v{v} topics={topics}: brokers {addrs}"
+                assert set(addrs) == allowed, f"Metadata v{v} topics={topics} via port {port}: {addrs}"
+    small_gw.assert_alive()
+
+
+def test_find_coordinator_all_versions_rewritten(small_gw):
+    import time
+    _, _, apis = kg.api_versions(kg.HOST, small_gw.bootstrap_port, version=3)
+    lo, hi = apis[10]
+    allowed = {small_gw.advertised[n] for n in (1, 2, 3)}
+    for v in range(lo, hi + 1):
+        deadline = time.monotonic() + 20
+        while True:
+            resp = _roundtrip(small_gw.bootstrap_port, _find_coordinator_request(v, 700 + v, f"kg-raw-g{v}"),
+                              700 + v)
+            addrs = _addresses_in(resp)
+            if addrs or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)  # COORDINATOR_NOT_AVAILABLE while __consumer_offsets is created
+        assert len(addrs) == 1 and addrs[0] in allowed, f"FindCoordinator v{v}: {addrs} not in {allowed}"
+
+
+def test_librdkafka_216_all_topics_metadata_with_trailing_bytes(small_gw):
+    """librdkafka 2.16 (confluent-kafka 2.16.1, AdminClient.list_topics()) sends an all-topics
+    Metadata v13 request with 3 bytes after the body. Kafka brokers ignore trailing bytes
+    after a request body; the gateway must not drop such a client."""
+    captured = bytes.fromhex("0003000d00000003000772646b61666b610000000000010000")
+    with socket.create_connection((kg.HOST, small_gw.bootstrap_port), timeout=10) as s:
+        s.sendall(kg.frame(captured))
+        resp = kg.recv_frame(s)
+    (corr,) = struct.unpack(">i", resp[:4])
+    assert corr == 3
+    assert set(_addresses_in(resp)) == {small_gw.advertised[n] for n in (1, 2, 3)}

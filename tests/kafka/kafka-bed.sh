@@ -198,9 +198,10 @@ pid_of() { # prints pid if the node's JVM is alive, else nothing
     [ -f "$pf" ] || return 0
     pid="$(cat "$pf" 2>/dev/null || true)"
     [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$d/server.properties"; then
-        echo "$pid"
-    fi
+    kill -0 "$pid" 2>/dev/null || return 0
+    local cmdline
+    cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)"
+    case "$cmdline" in *"$d/server.properties"*) echo "$pid" ;; esac
 }
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
@@ -229,6 +230,9 @@ start_node_proc() {
     d="$(node_dir "$v" "$n")"
     pid="$(pid_of "$v" "$n")"
     if [ -n "$pid" ]; then return 0; fi
+    # a JVM of this node whose pid file was lost: adopt it instead of starting a second one
+    pid="$(pgrep -f -- "kafka.Kafka $d/server.properties" | head -n1 || true)"
+    if [ -n "$pid" ]; then echo "$pid" > "$d/node.pid"; log "node $n: adopted running pid $pid"; return 0; fi
     if port_open "$(broker_port "$n")" || port_open "$(controller_port "$n")"; then
         die "port $(broker_port "$n") or $(controller_port "$n") already in use by another process (another bed version up? run: $0 down OTHER_VERSION)"
     fi
@@ -239,7 +243,16 @@ start_node_proc() {
         -Dkafka.logs.dir="$d/logs" $(log_opts "$v" broker) \
         -cp "$(libs_dir "$v")/*" kafka.Kafka "$d/server.properties" \
         > "$d/logs/node.out" 2>&1 < /dev/null &
-    echo $! > "$d/node.pid"
+    pid=$!
+    echo "$pid" > "$d/node.pid"
+    # wait until the child has exec'd the JVM (pid_of matches on the JVM's command line)
+    local i
+    for i in $(seq 1 100); do
+        [ -n "$(pid_of "$v" "$n")" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -n "$(pid_of "$v" "$n")" ] || { log_tails "$v"; die "node $n of Kafka $v did not start (pid $pid)"; }
 }
 
 log_tails() {
