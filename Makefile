@@ -28,7 +28,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_BIN  = $(UNIT_SRC:tests/unit/%.c=build/asan/%)
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps regen check-regen unit asan fuzz test integration run kafka-up kafka-down bench clean
+.PHONY: all deps regen check-regen unit asan fuzz test integration run kafka-up kafka-down kafka-status bench clean
 
 all: build/kafka-gateway
 
@@ -52,6 +52,7 @@ deps:
 	fi
 	@$(PYTHON) -c 'import confluent_kafka, pytest' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
+	@for v in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh fetch $$v || exit 1; done
 
 # ---- generated protocol codec ----
 $(KAFKA_DEFS_JAR):
@@ -103,11 +104,17 @@ kafka-up:
 kafka-down:
 	tests/kafka/kafka-bed.sh down $(KAFKA_VERSION)
 
+kafka-status:
+	tests/kafka/kafka-bed.sh status $(KAFKA_VERSION)
+
+# One pytest session per Kafka version; each starts and stops its own
+# cluster on the same ports, so only one version is up at a time.
 integration: deps all
 	@set -e; for v in $(KAFKA_VERSIONS); do \
+	  for o in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh down $$o; done; \
 	  echo "== integration tests against Kafka $$v"; \
-	  KAFKA_VERSION=$$v $(PYTHON) -m pytest -v -p no:cacheprovider tests/integration || { tests/kafka/kafka-bed.sh down $$v; exit 1; }; \
-	  tests/kafka/kafka-bed.sh down $$v; \
+	  KAFKA_VERSION=$$v $(PYTHON) -m pytest tests/integration -v -rfE -p no:cacheprovider \
+	    --basetemp=build/pytest-$$v || { tests/kafka/kafka-bed.sh down $$v; exit 1; }; \
 	done
 
 test: deps check-regen unit asan fuzz integration

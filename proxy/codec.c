@@ -676,7 +676,7 @@ int kc_decode_struct(const struct kc_struct *st, int16_t version, bool flexible,
 
 static int decode_body(int16_t api_key, int16_t version, bool response,
 		       const uint8_t *buf, size_t len, struct kc_arena *a,
-		       struct kc_obj **out)
+		       struct kc_obj **out, size_t *used_out)
 {
 	const struct kc_api *api = kc_api_find(api_key);
 	const struct kc_message *m;
@@ -694,6 +694,10 @@ static int decode_body(int16_t api_key, int16_t version, bool response,
 			      &used, a, out);
 	if (rc)
 		return rc;
+	if (used_out) {
+		*used_out = used;
+		return KC_OK;
+	}
 	if (used != len) {
 		*out = NULL;
 		return KC_ERR_MALFORMED;             /* trailing bytes */
@@ -704,13 +708,20 @@ static int decode_body(int16_t api_key, int16_t version, bool response,
 int kc_decode_request(int16_t api_key, int16_t version, const uint8_t *buf,
 		      size_t len, struct kc_arena *a, struct kc_obj **out)
 {
-	return decode_body(api_key, version, false, buf, len, a, out);
+	return decode_body(api_key, version, false, buf, len, a, out, NULL);
+}
+
+int kc_decode_request_prefix(int16_t api_key, int16_t version,
+			     const uint8_t *buf, size_t len, struct kc_arena *a,
+			     struct kc_obj **out, size_t *used)
+{
+	return decode_body(api_key, version, false, buf, len, a, out, used);
 }
 
 int kc_decode_response(int16_t api_key, int16_t version, const uint8_t *buf,
 		       size_t len, struct kc_arena *a, struct kc_obj **out)
 {
-	return decode_body(api_key, version, true, buf, len, a, out);
+	return decode_body(api_key, version, true, buf, len, a, out, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -56,6 +56,11 @@ size_t kc_write_response_header(uint8_t *out, int hdr_ver, int32_t corr);
  * records point into buf, which must outlive the tree. */
 int kc_decode_request(int16_t api_key, int16_t version, const uint8_t *buf,
 		      size_t len, struct kc_arena *a, struct kc_obj **out);
+/* Like kc_decode_request, but bytes after the body are allowed (a broker
+ * ignores them); *used receives the length of the body. */
+int kc_decode_request_prefix(int16_t api_key, int16_t version,
+			     const uint8_t *buf, size_t len, struct kc_arena *a,
+			     struct kc_obj **out, size_t *used);
 int kc_decode_response(int16_t api_key, int16_t version, const uint8_t *buf,
 		       size_t len, struct kc_arena *a, struct kc_obj **out);
 /* Lower level: any struct with an explicit flexible flag. */

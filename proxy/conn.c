@@ -129,12 +129,13 @@ static int process(struct kg_conn *c, bool requests)
 				goto nomem;
 			return 0;
 		}
+		size_t fwd = total;
 		enum kg_verdict v = requests
-			? kg_exchange_request(c, b->data + b->ready, total, &reason)
+			? kg_exchange_request(c, b->data + b->ready, total, &fwd, &reason)
 			: kg_exchange_response(c, b->data + b->ready, total, &reason);
 		switch (v) {
 		case KG_FORWARD:
-			b->ready += total;
+			b->ready += fwd;
 			break;
 		case KG_CONSUMED:
 			/* exchange.c consumed it only with nothing before it

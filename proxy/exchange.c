@@ -90,9 +90,28 @@ static int queue_local(struct kg_conn *c, int32_t corr, int16_t key,
 	return 0;
 }
 
-enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
-				    size_t len, const char **reason)
+/* Removes `trailing` bytes from the end of the frame at c_in.ready, in
+ * place: the size prefix and the parsed part move forward over them and
+ * the gap left at the front is marked as already sent. Requires that
+ * nothing before the frame is waiting (sent == ready). */
+static void strip_trailing(struct kg_conn *c, size_t len, size_t trailing)
 {
+	uint8_t *f = c->c_in.data + c->c_in.ready;
+	size_t keep = len - trailing;
+	uint32_t sz = (uint32_t)(keep - 4);
+	memmove(f + trailing, f, keep);
+	f += trailing;
+	f[0] = (uint8_t)(sz >> 24); f[1] = (uint8_t)(sz >> 16);
+	f[2] = (uint8_t)(sz >> 8); f[3] = (uint8_t)sz;
+	c->c_in.ready += trailing;
+	c->c_in.sent = c->c_in.ready;
+}
+
+enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
+				    size_t len, size_t *forward_len,
+				    const char **reason)
+{
+	*forward_len = len;
 	const uint8_t *body = frame + 4;
 	size_t blen = len - 4;
 	int16_t key, ver;
@@ -121,28 +140,42 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 					   : "unknown api key";
 		return KG_CLOSE;
 	}
-	c->requests++;
 	struct kc_req_header h;
 	struct kc_obj *req;
+	size_t used;
 	kc_arena_reset(&c->arena);
 	if (kc_decode_request_header(body, blen, &c->arena, &h) != KC_OK ||
-	    kc_decode_request(key, ver, body + h.header_len, blen - h.header_len,
-			      &c->arena, &req) != KC_OK) {
+	    kc_decode_request_prefix(key, ver, body + h.header_len, blen - h.header_len,
+				     &c->arena, &req, &used) != KC_OK) {
 		log_warn("conn %llu %s: malformed %s v%d request", (unsigned long long)c->id,
 			 c->peer, kg_api_name(key), ver);
 		*reason = "malformed request";
 		return KG_CLOSE;
 	}
-	/* Produce with acks=0 gets no response from the broker. */
+	/* A broker ignores bytes after the body (librdkafka sends some with
+	 * Metadata v12+); the gateway never forwards what it did not parse, so
+	 * they are cut off, once nothing before the frame is waiting. */
+	size_t trailing = blen - h.header_len - used;
+	if (trailing > 0 && c->c_in.ready != c->c_in.sent)
+		return KG_WAIT;
+	bool expects_response = true;
 	if (key == API_PRODUCE) {
+		/* Produce with acks=0 gets no response from the broker. */
 		struct kc_value *acks = kc_get(req, "Acks");
-		if (acks && acks->u.i == 0)
-			return KG_FORWARD;
+		expects_response = !(acks && acks->u.i == 0);
 	}
 	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver };
-	if (kg_inflight_push(c, &e) < 0) {
+	if (expects_response && kg_inflight_push(c, &e) < 0) {
 		*reason = "out of memory";
 		return KG_CLOSE;
+	}
+	c->requests++;
+	/* Last: the tree points into the frame, which this moves. */
+	if (trailing > 0) {
+		log_debug("conn %llu: %zu bytes after a %s v%d request dropped",
+			  (unsigned long long)c->id, trailing, kg_api_name(key), ver);
+		strip_trailing(c, len, trailing);
+		*forward_len = len - trailing;
 	}
 	return KG_FORWARD;
 }

@@ -14,9 +14,12 @@ enum kg_verdict {
 	KG_CLOSE                       /* close the connection (reason set) */
 };
 
-/* frame points at the 4-byte size prefix; len includes it. */
+/* frame points at the 4-byte size prefix; len includes it. For
+ * KG_FORWARD, *forward_len is the length to forward from c_in.ready, which
+ * is shorter than len when bytes after the body were cut off. */
 enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
-				    size_t len, const char **reason);
+				    size_t len, size_t *forward_len,
+				    const char **reason);
 enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 				     size_t len, const char **reason);
 /* Moves local responses at the head of the in-flight queue to to_c.
