@@ -10,8 +10,8 @@ SHELL    := /bin/bash
 CC       ?= gcc
 CLANG    ?= clang-14
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -Iproxy
-LDLIBS   += -lev -ljansson -pthread
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -Iproxy -Iauth
+LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -pthread
 PYTHON   ?= python3
 KAFKA_VERSIONS ?= 3.6.2 4.3.1
 KAFKA_VERSION  ?= 3.6.2
@@ -21,7 +21,8 @@ KAFKA_DEFS_JAR = $(HOME)/.m2/repository/org/apache/kafka/kafka-clients/$(KAFKA_D
 SHARED   ?= ../shared
 FUZZ_SECONDS ?= 30
 
-PROXY_SRC = $(filter-out proxy/main.c,$(wildcard proxy/*.c))
+PROXY_SRC = $(filter-out proxy/main.c,$(wildcard proxy/*.c auth/*.c))
+HEADERS   = $(wildcard proxy/*.h auth/*.h)
 PROXY_OBJ = $(PROXY_SRC:%.c=build/obj/%.o)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -32,7 +33,7 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 all: build/kafka-gateway
 
-build/obj/%.o: %.c $(wildcard proxy/*.h)
+build/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -72,7 +73,7 @@ build/tests/%: tests/unit/%.c $(PROXY_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-build/asan/%: tests/unit/%.c $(PROXY_SRC) $(wildcard proxy/*.h)
+build/asan/%: tests/unit/%.c $(PROXY_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -o $@ $< $(PROXY_SRC) $(LDLIBS) -lcmocka
 
@@ -85,9 +86,9 @@ asan: $(ASAN_BIN)
 # ---- fuzzing (libFuzzer) ----
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(PROXY_SRC) $(wildcard proxy/*.h)
+build/fuzz/%: tests/fuzz/%.c $(PROXY_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -g -O1 -Iproxy -fsanitize=fuzzer,address,undefined -o $@ $< $(PROXY_SRC) -lev -ljansson -pthread
+	$(CLANG) -std=c11 -g -O1 -Iproxy -Iauth -fsanitize=fuzzer,address,undefined -o $@ $< $(PROXY_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \

@@ -2,6 +2,7 @@
 #ifndef KG_CONFIG_T_H
 #define KG_CONFIG_T_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,45 @@ struct kg_broker_addr {
 	uint16_t advertised_port;      /* port clients are told */
 };
 
+/* TLS settings of the client-facing listeners (listen.tls). */
+struct kg_tls_cfg {
+	bool enabled;                  /* listen.tls present */
+	char *cert_file;               /* PEM chain, leaf first */
+	char *key_file;                /* PEM private key */
+	char *key_password_file;       /* file holding the key password, or NULL */
+	char *ca_file;                 /* CAs trusted for client certificates */
+	char *crl_file;                /* PEM CRL checked for client certs, or NULL */
+	int min_version;               /* TLS1_2_VERSION or TLS1_3_VERSION */
+	char *ciphers;                 /* TLS 1.2 cipher list (OpenSSL syntax) */
+	char *ciphersuites;            /* TLS 1.3 suites (OpenSSL syntax) */
+	int client_auth;               /* enum kg_client_auth */
+	uint32_t handshake_timeout_ms; /* a handshake slower than this is cut */
+	char **mapping_rules;          /* ssl.principal.mapping.rules, in order */
+	size_t nmapping_rules;         /* count of mapping_rules */
+};
+
+enum kg_client_auth { KG_CLIENT_AUTH_NONE, KG_CLIENT_AUTH_REQUESTED,
+		      KG_CLIENT_AUTH_REQUIRED };
+
+/* Single-port mode: the TLS SNI name picks the broker (listen.sni). */
+struct kg_sni_cfg {
+	bool enabled;                  /* listen.sni present */
+	uint16_t port;                 /* bound port for the whole cluster */
+	uint16_t advertised_port;      /* port clients are told (e.g. 443) */
+	char *bootstrap_host;          /* SNI name of the bootstrap route */
+	char *broker_prefix;           /* pattern text before {id} */
+	char *broker_suffix;           /* pattern text after {id} */
+};
+
+/* TLS from the gateway to the brokers (upstream.tls). */
+struct kg_upstream_tls_cfg {
+	bool enabled;                  /* upstream.tls present */
+	char *ca_file;                 /* CAs trusted for broker certificates */
+	bool verify_hostname;          /* check the broker name against its cert */
+	char *cert_file;               /* optional client certificate */
+	char *key_file;                /* its key */
+};
+
 struct kg_config {
 	char *path;                    /* file it was loaded from */
 	int workers;                   /* event-loop threads (0 in file: ncpu) */
@@ -33,12 +73,15 @@ struct kg_config {
 	uint16_t broker_advertised_port_base; /* node N is told as base + N */
 	struct kg_broker_addr *brokers;/* explicit per-node overrides */
 	size_t nbrokers;               /* count of brokers[] */
+	struct kg_tls_cfg tls;         /* listen.tls */
+	struct kg_sni_cfg sni;         /* listen.sni */
 
 	/* upstream: the real Kafka cluster */
 	struct kg_hostport *bootstrap; /* upstream bootstrap servers */
 	size_t nbootstrap;             /* count of bootstrap[] */
 	uint32_t connect_timeout_ms;   /* upstream TCP connect timeout */
 	uint32_t metadata_refresh_ms;  /* background broker list refresh */
+	struct kg_upstream_tls_cfg upstream_tls; /* upstream.tls */
 
 	/* limits */
 	uint32_t max_frame_bytes;      /* largest request frame accepted */

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "config_util.h"
 #include "log.h"
 
 #include <jansson.h>
@@ -13,109 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Validation context: where we are and where errors go. */
-struct vctx {
-	const char *file;              /* config file path */
-	char *err;                     /* caller's error buffer */
-	size_t errlen;                 /* its size */
-	int failed;                    /* set once the first error is written */
-};
-
-static void verr(struct vctx *v, const char *jpath, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void verr(struct vctx *v, const char *jpath, const char *fmt, ...)
-{
-	if (v->failed)
-		return;
-	v->failed = 1;
-	int n = snprintf(v->err, v->errlen, "%s: %s: ", v->file, jpath);
-	if (n < 0 || (size_t)n >= v->errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(v->err + n, v->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-}
-
-/* Rejects keys of obj that are not in allowed (NULL-terminated). */
-static void check_keys(struct vctx *v, json_t *obj, const char *jpath,
-		       const char *const *allowed)
-{
-	const char *key;
-	json_t *val;
-	json_object_foreach(obj, key, val) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			if (strcmp(*a, key) == 0)
-				ok = 1;
-		if (!ok) {
-			char p[256];
-			snprintf(p, sizeof(p), "%s.%s", jpath, key);
-			verr(v, p, "unknown key");
-		}
-	}
-}
-
-static json_t *get_obj(struct vctx *v, json_t *parent, const char *key,
-		       const char *jpath, int required)
-{
-	json_t *o = json_object_get(parent, key);
-	char p[256];
-	snprintf(p, sizeof(p), "%s.%s", jpath, key);
-	if (!o) {
-		if (required)
-			verr(v, p, "missing (an object is required)");
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		verr(v, p, "must be an object");
-		return NULL;
-	}
-	return o;
-}
-
-static int64_t get_int(struct vctx *v, json_t *obj, const char *key,
-		       const char *jpath, int64_t min, int64_t max, int64_t dflt,
-		       int required)
-{
-	json_t *j = obj ? json_object_get(obj, key) : NULL;
-	char p[256];
-	snprintf(p, sizeof(p), "%s.%s", jpath, key);
-	if (!j) {
-		if (required)
-			verr(v, p, "missing (an integer in %lld..%lld is required)",
-			     (long long)min, (long long)max);
-		return dflt;
-	}
-	if (!json_is_integer(j) || json_integer_value(j) < min ||
-	    json_integer_value(j) > max) {
-		verr(v, p, "must be an integer in %lld..%lld", (long long)min,
-		     (long long)max);
-		return dflt;
-	}
-	return json_integer_value(j);
-}
-
-static char *get_str(struct vctx *v, json_t *obj, const char *key,
-		     const char *jpath, const char *dflt, int required)
-{
-	json_t *j = obj ? json_object_get(obj, key) : NULL;
-	char p[256];
-	snprintf(p, sizeof(p), "%s.%s", jpath, key);
-	if (!j) {
-		if (required)
-			verr(v, p, "missing (a string is required)");
-		return dflt ? strdup(dflt) : NULL;
-	}
-	if (!json_is_string(j) || json_string_length(j) == 0 ||
-	    json_string_length(j) > 253) {
-		verr(v, p, "must be a non-empty string of at most 253 characters");
-		return dflt ? strdup(dflt) : NULL;
-	}
-	return strdup(json_string_value(j));
-}
+#include <strings.h>
 
 /* Parses "host:port" or "[v6]:port". */
 static int parse_hostport(const char *s, struct kg_hostport *hp)
@@ -152,24 +51,24 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 	static const char *const keys[] = {
 		"bind_host", "advertised_host", "bootstrap_port",
 		"bootstrap_advertised_port", "broker_port_base",
-		"broker_advertised_port_base", "brokers", NULL
+		"broker_advertised_port_base", "brokers", "tls", "sni", NULL
 	};
 	const char *jp = "$.listen";
-	check_keys(v, l, jp, keys);
-	c->bind_host = get_str(v, l, "bind_host", jp, "0.0.0.0", 0);
-	c->advertised_host = get_str(v, l, "advertised_host", jp, "localhost", 0);
-	c->bootstrap_port = (uint16_t)get_int(v, l, "bootstrap_port", jp, 1, 65535, 9092, 1);
-	c->bootstrap_advertised_port = (uint16_t)get_int(v, l, "bootstrap_advertised_port",
+	kg_check_keys(v, l, jp, keys);
+	c->bind_host = kg_get_str(v, l, "bind_host", jp, "0.0.0.0", 0);
+	c->advertised_host = kg_get_str(v, l, "advertised_host", jp, "localhost", 0);
+	c->bootstrap_port = (uint16_t)kg_get_int(v, l, "bootstrap_port", jp, 1, 65535, 9092, 1);
+	c->bootstrap_advertised_port = (uint16_t)kg_get_int(v, l, "bootstrap_advertised_port",
 							 jp, 1, 65535, c->bootstrap_port, 0);
-	c->broker_port_base = (uint16_t)get_int(v, l, "broker_port_base", jp, 1, 65535, 0, 1);
-	c->broker_advertised_port_base = (uint16_t)get_int(
+	c->broker_port_base = (uint16_t)kg_get_int(v, l, "broker_port_base", jp, 1, 65535, 0, 1);
+	c->broker_advertised_port_base = (uint16_t)kg_get_int(
 		v, l, "broker_advertised_port_base", jp, 1, 65535, c->broker_port_base, 0);
 
 	json_t *b = json_object_get(l, "brokers");
 	if (!b)
 		return;
 	if (!json_is_object(b)) {
-		verr(v, "$.listen.brokers", "must be an object mapping node ids to addresses");
+		kg_verr(v, "$.listen.brokers", "must be an object mapping node ids to addresses");
 		return;
 	}
 	c->brokers = calloc(json_object_size(b) + 1, sizeof(*c->brokers));
@@ -181,27 +80,27 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 		char *endp;
 		long id = strtol(key, &endp, 10);
 		if (*endp || key[0] == '\0' || id < 0 || id > INT32_MAX) {
-			verr(v, p, "key must be a node id (a non-negative integer)");
+			kg_verr(v, p, "key must be a node id (a non-negative integer)");
 			return;
 		}
 		if (!json_is_object(val)) {
-			verr(v, p, "must be an object with port, advertised_host, advertised_port");
+			kg_verr(v, p, "must be an object with port, advertised_host, advertised_port");
 			return;
 		}
 		/* "1", "01" and "+1" all parse as node 1 */
 		for (size_t i = 0; i < c->nbrokers; i++)
 			if (c->brokers[i].node_id == (int32_t)id) {
-				verr(v, p, "node %ld is listed twice", id);
+				kg_verr(v, p, "node %ld is listed twice", id);
 				return;
 			}
 		static const char *const bkeys[] = { "port", "advertised_host",
 						     "advertised_port", NULL };
-		check_keys(v, val, p, bkeys);
+		kg_check_keys(v, val, p, bkeys);
 		struct kg_broker_addr *ba = &c->brokers[c->nbrokers++];
 		ba->node_id = (int32_t)id;
-		ba->port = (uint16_t)get_int(v, val, "port", p, 1, 65535, 0, 1);
-		ba->advertised_host = get_str(v, val, "advertised_host", p, NULL, 0);
-		ba->advertised_port = (uint16_t)get_int(v, val, "advertised_port", p, 1,
+		ba->port = (uint16_t)kg_get_int(v, val, "port", p, 1, 65535, 0, 1);
+		ba->advertised_host = kg_get_str(v, val, "advertised_host", p, NULL, 0);
+		ba->advertised_port = (uint16_t)kg_get_int(v, val, "advertised_port", p, 1,
 							65535, ba->port, 0);
 	}
 }
@@ -209,12 +108,12 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 static void load_upstream(struct vctx *v, struct kg_config *c, json_t *u)
 {
 	static const char *const keys[] = { "bootstrap_servers", "connect_timeout_ms",
-					    "metadata_refresh_ms", NULL };
+					    "metadata_refresh_ms", "tls", NULL };
 	const char *jp = "$.upstream";
-	check_keys(v, u, jp, keys);
+	kg_check_keys(v, u, jp, keys);
 	json_t *bs = json_object_get(u, "bootstrap_servers");
 	if (!json_is_array(bs) || json_array_size(bs) == 0) {
-		verr(v, "$.upstream.bootstrap_servers",
+		kg_verr(v, "$.upstream.bootstrap_servers",
 		     "must be a non-empty array of \"host:port\" strings");
 		return;
 	}
@@ -226,14 +125,14 @@ static void load_upstream(struct vctx *v, struct kg_config *c, json_t *u)
 		snprintf(p, sizeof(p), "$.upstream.bootstrap_servers[%zu]", i);
 		if (!json_is_string(e) ||
 		    parse_hostport(json_string_value(e), &c->bootstrap[c->nbootstrap]) < 0) {
-			verr(v, p, "must be \"host:port\" with a port in 1..65535");
+			kg_verr(v, p, "must be \"host:port\" with a port in 1..65535");
 			return;
 		}
 		c->nbootstrap++;
 	}
-	c->connect_timeout_ms = (uint32_t)get_int(v, u, "connect_timeout_ms", jp, 100,
+	c->connect_timeout_ms = (uint32_t)kg_get_int(v, u, "connect_timeout_ms", jp, 100,
 						  600000, 5000, 0);
-	c->metadata_refresh_ms = (uint32_t)get_int(v, u, "metadata_refresh_ms", jp, 1000,
+	c->metadata_refresh_ms = (uint32_t)kg_get_int(v, u, "metadata_refresh_ms", jp, 1000,
 						   86400000, 30000, 0);
 }
 
@@ -244,17 +143,17 @@ static void load_limits(struct vctx *v, struct kg_config *c, json_t *l)
 					    "max_inflight", "max_connections", NULL };
 	const char *jp = "$.limits";
 	if (l)
-		check_keys(v, l, jp, keys);
-	c->max_frame_bytes = (uint32_t)get_int(v, l, "max_frame_bytes", jp, 1024,
+		kg_check_keys(v, l, jp, keys);
+	c->max_frame_bytes = (uint32_t)kg_get_int(v, l, "max_frame_bytes", jp, 1024,
 					       1 << 30, 100 << 20, 0);
-	c->max_response_bytes = (uint32_t)get_int(v, l, "max_response_bytes", jp, 1024,
+	c->max_response_bytes = (uint32_t)kg_get_int(v, l, "max_response_bytes", jp, 1024,
 						  1 << 30, 256 << 20, 0);
-	c->buffer_bytes = (uint32_t)get_int(v, l, "buffer_bytes", jp, 4096, 64 << 20,
+	c->buffer_bytes = (uint32_t)kg_get_int(v, l, "buffer_bytes", jp, 4096, 64 << 20,
 					    256 << 10, 0);
-	c->idle_timeout_ms = (uint32_t)get_int(v, l, "idle_timeout_ms", jp, 1000,
+	c->idle_timeout_ms = (uint32_t)kg_get_int(v, l, "idle_timeout_ms", jp, 1000,
 					       86400000, 600000, 0);
-	c->max_inflight = (uint32_t)get_int(v, l, "max_inflight", jp, 1, 65536, 1024, 0);
-	c->max_connections = (uint32_t)get_int(v, l, "max_connections", jp, 1, 1000000,
+	c->max_inflight = (uint32_t)kg_get_int(v, l, "max_inflight", jp, 1, 65536, 1024, 0);
+	c->max_connections = (uint32_t)kg_get_int(v, l, "max_connections", jp, 1, 1000000,
 					       10000, 0);
 }
 
@@ -271,27 +170,29 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 	struct kg_config *c = calloc(1, sizeof(*c));
 	c->path = strdup(path);
 	if (!json_is_object(root)) {
-		verr(&v, "$", "the top level must be an object");
+		kg_verr(&v, "$", "the top level must be an object");
 		goto out;
 	}
 	static const char *const keys[] = { "workers", "log_level", "listen",
 					    "upstream", "limits", NULL };
-	check_keys(&v, root, "$", keys);
-	c->workers = (int)get_int(&v, root, "workers", "$", 0, 256, 0, 0);
-	char *lvl = get_str(&v, root, "log_level", "$", "info", 0);
+	kg_check_keys(&v, root, "$", keys);
+	c->workers = (int)kg_get_int(&v, root, "workers", "$", 0, 256, 0, 0);
+	char *lvl = kg_get_str(&v, root, "log_level", "$", "info", 0);
 	enum kg_log_level ll = KG_LOG_INFO;
 	if (lvl && kg_log_level_parse(lvl, &ll) < 0)
-		verr(&v, "$.log_level", "must be one of debug, info, warn, error");
+		kg_verr(&v, "$.log_level", "must be one of debug, info, warn, error");
 	c->log_level = (int)ll;
 	free(lvl);
 
-	json_t *l = get_obj(&v, root, "listen", "$", 1);
+	json_t *l = kg_get_obj(&v, root, "listen", "$", 1);
 	if (l)
 		load_listen(&v, c, l);
-	json_t *u = get_obj(&v, root, "upstream", "$", 1);
+	json_t *u = kg_get_obj(&v, root, "upstream", "$", 1);
 	if (u)
 		load_upstream(&v, c, u);
-	load_limits(&v, c, get_obj(&v, root, "limits", "$", 0));
+	load_limits(&v, c, kg_get_obj(&v, root, "limits", "$", 0));
+	if (l && u)
+		kg_config_load_tls(&v, c, l, u);
 
 	/* Cross-field checks: the bootstrap port must not collide with a
 	 * broker port and the broker explicit ports must be distinct. */
@@ -299,14 +200,14 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 		char p[128];
 		snprintf(p, sizeof(p), "$.listen.brokers.%d.port", c->brokers[i].node_id);
 		if (c->brokers[i].port == c->bootstrap_port)
-			verr(&v, p, "collides with listen.bootstrap_port %u", c->bootstrap_port);
+			kg_verr(&v, p, "collides with listen.bootstrap_port %u", c->bootstrap_port);
 		for (size_t j = 0; j < i; j++)
 			if (c->brokers[j].port == c->brokers[i].port)
-				verr(&v, p, "port %u is already used by node %d",
+				kg_verr(&v, p, "port %u is already used by node %d",
 				     c->brokers[i].port, c->brokers[j].node_id);
 	}
 	if (!v.failed && c->max_response_bytes < c->buffer_bytes)
-		verr(&v, "$.limits.max_response_bytes", "must be >= limits.buffer_bytes");
+		kg_verr(&v, "$.limits.max_response_bytes", "must be >= limits.buffer_bytes");
 out:
 	json_decref(root);
 	if (v.failed) {
@@ -329,6 +230,7 @@ void kg_config_free(struct kg_config *c)
 	for (size_t i = 0; i < c->nbootstrap; i++)
 		free(c->bootstrap[i].host);
 	free(c->bootstrap);
+	kg_config_free_tls(c);
 	free(c);
 }
 
@@ -352,7 +254,7 @@ int kg_config_broker_addr(const struct kg_config *c, int32_t node_id,
 	/* Neither the bound nor the advertised port may be the bootstrap's:
 	 * a client told "node N" must not land on the round-robin port. */
 	if (bp > 65535 || ap > 65535 || bp == c->bootstrap_port ||
-	    ap == c->bootstrap_advertised_port)
+	    ap == c->bootstrap_advertised_port || (c->sni.enabled && bp == c->sni.port))
 		return -1;
 	/* The port of base + id may be one a listen.brokers entry binds for
 	 * another node: never let two nodes share a gateway port. */
@@ -363,4 +265,42 @@ int kg_config_broker_addr(const struct kg_config *c, int32_t node_id,
 	*adv_port = (uint16_t)ap;
 	*bind_port = (uint16_t)bp;
 	return 0;
+}
+
+int kg_config_sni_route(const struct kg_sni_cfg *s, const char *name, int32_t *node)
+{
+	if (!s->enabled || !name)
+		return -1;
+	if (strcasecmp(name, s->bootstrap_host) == 0) {
+		*node = -1;
+		return 0;
+	}
+	size_t n = strlen(name), pl = strlen(s->broker_prefix), sl = strlen(s->broker_suffix);
+	if (n <= pl + sl || strncasecmp(name, s->broker_prefix, pl) != 0 ||
+	    strcasecmp(name + n - sl, s->broker_suffix) != 0)
+		return -1;
+	/* Digits only, no sign, no leading zeros, within int32. */
+	const char *d = name + pl;
+	size_t dl = n - pl - sl;
+	if (dl > 10 || (dl > 1 && d[0] == '0'))
+		return -1;
+	int64_t id = 0;
+	for (size_t i = 0; i < dl; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return -1;
+		id = id * 10 + (d[i] - '0');
+	}
+	if (id > INT32_MAX)
+		return -1;
+	*node = (int32_t)id;
+	return 0;
+}
+
+int kg_config_sni_host(const struct kg_sni_cfg *s, int32_t node_id, char *buf,
+		       size_t len)
+{
+	if (node_id < 0)
+		return -1;
+	int n = snprintf(buf, len, "%s%d%s", s->broker_prefix, node_id, s->broker_suffix);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

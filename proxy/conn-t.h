@@ -18,8 +18,10 @@
 
 #include "codec-t.h"
 #include "sbuf-t.h"
+#include "stream-t.h"
 
 struct kg_worker;
+struct kg_tls_server;
 
 /* A request waiting for its response, or a local response waiting for its
  * turn (local != NULL), in the order the client sent them. */
@@ -32,6 +34,7 @@ struct kg_inflight {
 };
 
 enum kg_conn_state {
+	KG_CONN_HANDSHAKE,             /* client TLS handshake in progress */
 	KG_CONN_CONNECTING,            /* upstream connect in progress */
 	KG_CONN_OPEN,                  /* both sides up */
 	KG_CONN_CLOSED                 /* being torn down */
@@ -43,10 +46,16 @@ struct kg_conn {
 	uint64_t id;                   /* worker-unique id, for logs */
 	enum kg_conn_state state;      /* lifecycle */
 	int32_t node_id;               /* broker this port stands for, -1 bootstrap */
+	bool sni;                      /* accepted on the SNI port: node_id comes
+	                                  from the SNI name, and addresses are
+	                                  advertised as SNI names */
 	unsigned attempt;              /* bootstrap connect attempts so far */
 	char peer[64];                 /* client address text */
 
-	int cfd, ufd;                  /* client and upstream sockets */
+	struct kg_stream cs, us;       /* client and upstream sides */
+	struct kg_tls_server *tls;     /* context ref held during the handshake */
+	char principal[256];           /* "User:..." once known */
+	char upstream_host[256];       /* broker host name, for upstream TLS */
 	ev_io c_rd, c_wr, u_rd, u_wr;  /* readiness watchers */
 	ev_timer timer;                /* connect timeout, then idle check */
 	ev_tstamp last_active;         /* last byte in either direction */

@@ -239,7 +239,7 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		return KG_CLOSE;
 	}
 	int rc = kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp,
-				     &c->arena);
+				     &c->arena, c->sni);
 	if (rc < 0) {
 		*reason = "response cannot be rewritten";
 		return KG_CLOSE;

@@ -2,15 +2,18 @@
 #define _GNU_SOURCE
 #include "codec.h"
 #include "config.h"
+#include "conn.h"
 #include "log.h"
 #include "refresh.h"
 #include "router.h"
+#include "tls.h"
 #include "worker.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef KG_VERSION
@@ -55,6 +58,12 @@ static struct kg_config *load(int argc, char **argv)
 		fprintf(stderr, "kafka-gateway: invalid configuration: %s\n", err);
 		exit(1);
 	}
+	/* Certificates and keys are part of the configuration: load them now
+	 * so that `check` and a bad start fail the same way. */
+	if (kg_tls_init(c, kg_conn_sni, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+		exit(1);
+	}
 	return c;
 }
 
@@ -90,12 +99,29 @@ static int cmd_run(struct kg_config *cfg)
 		 "%zu upstream bootstrap servers", KG_VERSION, n, cfg->bind_host,
 		 cfg->bootstrap_port, cfg->advertised_host, cfg->bootstrap_advertised_port,
 		 cfg->nbootstrap);
+	/* Signals, and a look at the TLS files every few seconds so that a
+	 * renewed certificate (cert-manager, a mounted Secret) is picked up
+	 * without a SIGHUP. */
+	long long tls_loaded = kg_tls_files_mtime(cfg), tls_seen = tls_loaded;
 	for (;;) {
-		int sig = 0;
-		if (sigwait(&set, &sig) != 0)
+		struct timespec poll = { .tv_sec = 5 };
+		int sig = sigtimedwait(&set, NULL, &poll);
+		if (sig < 0) {
+			/* Reload once a change has stood still for one period,
+			 * so a file caught half-written is not taken. */
+			long long m = kg_tls_files_mtime(cfg);
+			if (m != tls_loaded && m == tls_seen) {
+				log_info("TLS files changed on disk: reloading");
+				tls_loaded = m;
+				kg_tls_reload(cfg);
+			}
+			tls_seen = m;
 			continue;
+		}
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: nothing to reload in this version");
+			log_info("SIGHUP: reloading TLS certificates");
+			tls_loaded = tls_seen = kg_tls_files_mtime(cfg);
+			kg_tls_reload(cfg);
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
@@ -104,6 +130,7 @@ static int cmd_run(struct kg_config *cfg)
 	kg_refresh_stop();
 	kg_workers_stop(&gw);
 	kg_router_destroy(&gw.router);
+	kg_tls_shutdown();
 	log_info("kafka-gateway stopped");
 	return 0;
 }
@@ -125,6 +152,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "check") == 0) {
 		struct kg_config *c = load(argc, argv);
 		printf("%s: configuration is valid\n", c->path);
+		kg_tls_shutdown();
 		kg_config_free(c);
 		return 0;
 	}

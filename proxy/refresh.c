@@ -8,6 +8,8 @@
 #include "log.h"
 #include "net.h"
 #include "router.h"
+#include "stream.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -37,18 +39,27 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	return rc == 1 ? 0 : -1;
 }
 
-static int io_all(int fd, uint8_t *buf, size_t len, bool wr, int timeout_ms)
+/* Reads or writes len bytes over s, waiting with poll for the readiness
+ * TLS asks for. 0 ok, -1 on error or timeout. */
+static int io_all(struct kg_stream *s, uint8_t *buf, size_t len, bool wr, int timeout_ms)
 {
 	size_t off = 0;
 	while (off < len) {
-		if (wait_fd(fd, wr ? POLLOUT : POLLIN, timeout_ms) < 0)
-			return -1;
-		ssize_t n = wr ? write(fd, buf + off, len - off) : read(fd, buf + off, len - off);
-		if (n <= 0) {
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			return -1;
+		long n;
+		if (wr) {
+			struct iovec iov = { buf + off, len - off };
+			n = kg_stream_writev(s, &iov, 1);
+		} else {
+			n = kg_stream_read(s, buf + off, len - off);
 		}
+		if (n == -2) {
+			bool want_in = wr ? s->write_wants_read : !s->read_wants_write;
+			if (wait_fd(s->fd, want_in ? POLLIN : POLLOUT, timeout_ms) < 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
 		off += (size_t)n;
 	}
 	return 0;
@@ -89,7 +100,8 @@ static long build_request(struct kc_arena *a, int32_t corr, uint8_t **out)
 	return (long)total;
 }
 
-static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr)
+static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr,
+			const char *host)
 {
 	int timeout = (int)gw->cfg->connect_timeout_ms;
 	int fd = kg_net_connect(addr);
@@ -101,13 +113,19 @@ static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr)
 	int err = 0;
 	socklen_t el = sizeof(err);
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	struct kg_stream s = { .fd = fd };
+	if (!err && gw->cfg->upstream_tls.enabled) {
+		s.ssl = kg_tls_upstream_new(host, gw->cfg->upstream_tls.verify_hostname);
+		if (!s.ssl || SSL_set_fd(s.ssl, fd) != 1)
+			err = 1;
+	}
 	struct kc_arena a;
 	kc_arena_init(&a);
 	int seen = -1;
 	uint8_t *req, hdr[4];
 	long rlen = err ? -1 : build_request(&a, 1, &req);
-	if (rlen < 0 || io_all(fd, req, (size_t)rlen, true, timeout) < 0 ||
-	    io_all(fd, hdr, 4, false, timeout) < 0)
+	if (rlen < 0 || io_all(&s, req, (size_t)rlen, true, timeout) < 0 ||
+	    io_all(&s, hdr, 4, false, timeout) < 0)
 		goto out;
 	uint32_t size = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 			(uint32_t)hdr[2] << 8 | hdr[3];
@@ -117,7 +135,7 @@ static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr)
 	int32_t corr;
 	size_t hl;
 	struct kc_obj *o;
-	if (!resp || io_all(fd, resp, size, false, timeout) < 0 ||
+	if (!resp || io_all(&s, resp, size, false, timeout) < 0 ||
 	    kc_decode_response_header(resp, size, 1, &corr, &hl) != KC_OK || corr != 1 ||
 	    kc_decode_response(API_METADATA, METADATA_VERSION, resp + hl, size - hl, &a,
 			       &o) != KC_OK)
@@ -135,17 +153,20 @@ static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr)
 		seen++;
 	}
 out:
+	if (seen < 0 && s.ssl)
+		log_warn("metadata refresh over TLS to %s failed: %s", host, kg_stream_error(&s));
 	kc_arena_free(&a);
-	close(fd);
+	kg_stream_close(&s);
 	return seen;
 }
 
 int kg_refresh_once(struct kg_gateway *gw)
 {
 	struct kg_addr addr;
-	for (unsigned attempt = 0; kg_router_bootstrap(&gw->router, attempt, &addr) == 0;
+	char host[256];
+	for (unsigned attempt = 0; kg_router_bootstrap(&gw->router, attempt, &addr, host) == 0;
 	     attempt++) {
-		int n = refresh_from(gw, &addr);
+		int n = refresh_from(gw, &addr, host);
 		if (n >= 0)
 			return n;
 	}

@@ -51,7 +51,7 @@ bool kg_rewrite_needed(int16_t api_key, int16_t version)
  * client is told about it. Returns 0, or -1 if the node must be hidden. */
 static int endpoint_rewrite(struct kg_router *r, struct kc_arena *a,
 			    struct kc_value *id, struct kc_value *host,
-			    struct kc_value *port, bool learn)
+			    struct kc_value *port, bool learn, bool sni)
 {
 	if (!id || !host || !port || host->u.b.len < 0)
 		return -1;
@@ -61,8 +61,15 @@ static int endpoint_rewrite(struct kg_router *r, struct kc_arena *a,
 		return -1;
 	const char *adv_host;
 	uint16_t adv_port, bind_port;
+	char sni_host[256];
 	if (kg_config_broker_addr(r->cfg, node, &adv_host, &adv_port, &bind_port) < 0)
 		return -1;
+	if (sni) {
+		if (kg_config_sni_host(&r->cfg->sni, node, sni_host, sizeof(sni_host)) < 0)
+			return -1;
+		adv_host = sni_host;
+		adv_port = r->cfg->sni.advertised_port;
+	}
 	if (kc_set_string(a, host, adv_host, strlen(adv_host)) < 0)
 		return -1;
 	port->u.i = adv_port;
@@ -72,7 +79,8 @@ static int endpoint_rewrite(struct kg_router *r, struct kc_arena *a,
 /* Rewrites every element of an endpoint array; drops those that cannot be
  * rewritten. Returns 1 if the array was non-empty (changed). */
 static int endpoints_rewrite(struct kg_router *r, struct kc_arena *a,
-			     struct kc_value *arr, const char *id_name, bool learn)
+			     struct kc_value *arr, const char *id_name, bool learn,
+			     bool sni)
 {
 	if (!arr || arr->u.arr.n <= 0)
 		return 0;
@@ -82,7 +90,7 @@ static int endpoints_rewrite(struct kg_router *r, struct kc_arena *a,
 		if (!e)
 			continue;
 		if (endpoint_rewrite(r, a, kc_get(e, id_name), kc_get(e, "Host"),
-				     kc_get(e, "Port"), learn) < 0)
+				     kc_get(e, "Port"), learn, sni) < 0)
 			continue;
 		arr->u.arr.v[keep++] = arr->u.arr.v[i];
 	}
@@ -108,7 +116,7 @@ static void coordinator_unavailable(struct kc_arena *a, struct kc_obj *o)
 
 /* FindCoordinator: one coordinator (v0-3, top level) or an array (v4+). */
 static void coordinator_rewrite(struct kg_router *r, struct kc_arena *a,
-				struct kc_obj *o)
+				struct kc_obj *o, bool sni)
 {
 	struct kc_value *err = kc_get(o, "ErrorCode");
 	struct kc_value *id = kc_get(o, "NodeId");
@@ -119,7 +127,7 @@ static void coordinator_rewrite(struct kg_router *r, struct kc_arena *a,
 			coordinator_unavailable(a, o);
 		return;
 	}
-	if (endpoint_rewrite(r, a, id, kc_get(o, "Host"), kc_get(o, "Port"), true) < 0)
+	if (endpoint_rewrite(r, a, id, kc_get(o, "Host"), kc_get(o, "Port"), true, sni) < 0)
 		coordinator_unavailable(a, o);
 }
 
@@ -153,14 +161,14 @@ static int apiversions_cap(struct kc_obj *resp)
 }
 
 int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
-			struct kc_obj *resp, struct kc_arena *a)
+			struct kc_obj *resp, struct kc_arena *a, bool sni)
 {
 	(void)version; /* the field lookups below already follow the version */
 	switch (api_key) {
 	case API_API_VERSIONS:
 		return apiversions_cap(resp);
 	case API_METADATA:
-		return endpoints_rewrite(r, a, kc_get(resp, "Brokers"), "NodeId", true);
+		return endpoints_rewrite(r, a, kc_get(resp, "Brokers"), "NodeId", true, sni);
 	case API_DESCRIBE_CLUSTER: {
 		/* EndpointType 2 lists controllers, which clients cannot reach
 		 * through the gateway: answer with no endpoints at all. */
@@ -171,15 +179,15 @@ int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
 				b->u.arr.n = 0;
 			return 1;
 		}
-		return endpoints_rewrite(r, a, b, "BrokerId", true);
+		return endpoints_rewrite(r, a, b, "BrokerId", true, sni);
 	}
 	case API_FIND_COORDINATOR: {
 		struct kc_value *cs = kc_get(resp, "Coordinators");
 		if (cs) {
 			for (int32_t i = 0; i < cs->u.arr.n; i++)
-				coordinator_rewrite(r, a, cs->u.arr.v[i].u.obj);
+				coordinator_rewrite(r, a, cs->u.arr.v[i].u.obj, sni);
 		} else {
-			coordinator_rewrite(r, a, resp);
+			coordinator_rewrite(r, a, resp, sni);
 		}
 		return 1;
 	}
@@ -187,7 +195,7 @@ int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
 	case API_FETCH:
 	case API_SHARE_FETCH:
 	case API_SHARE_ACKNOWLEDGE:
-		return endpoints_rewrite(r, a, kc_get(resp, "NodeEndpoints"), "NodeId", true);
+		return endpoints_rewrite(r, a, kc_get(resp, "NodeEndpoints"), "NodeId", true, sni);
 	default:
 		return 0;
 	}

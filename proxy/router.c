@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,20 +97,24 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 	return added;
 }
 
-int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out)
+int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out,
+		       char *host)
 {
 	int rc = -1;
 	pthread_mutex_lock(&r->lock);
 	struct kg_node *n = find_node(r, node_id);
 	if (n && n->resolved) {
 		*out = n->addr;
+		if (host)
+			memcpy(host, n->host, sizeof(n->host));
 		rc = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
 
-int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *out)
+int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *out,
+			char *host)
 {
 	const struct kg_config *c = r->cfg;
 	if (attempt >= c->nbootstrap)
@@ -121,8 +126,10 @@ int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *o
 	char err[256];
 	if (r->resolve(hp->host, hp->port, out, err, sizeof(err)) < 0) {
 		log_warn("upstream bootstrap: %s", err);
-		return kg_router_bootstrap(r, attempt + 1, out);
+		return kg_router_bootstrap(r, attempt + 1, out, host);
 	}
+	if (host)
+		snprintf(host, 256, "%s", hp->host);
 	return 0;
 }
 

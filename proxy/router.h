@@ -13,11 +13,14 @@ void kg_router_destroy(struct kg_router *r);
  * given a gateway port (logged). Resolves the host only when it changed. */
 int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 		    size_t hostlen, int32_t port);
-/* Upstream address of node_id; -1 if unknown or unresolved. */
-int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out);
+/* Upstream address of node_id, and its host name when host is not NULL
+ * (256 bytes; for TLS verification). -1 if unknown or unresolved. */
+int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out,
+		       char *host);
 /* Upstream address for a bootstrap connection, round robin; attempt counts
  * the tries of one connection. -1 when attempt >= number of servers. */
-int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *out);
+int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *out,
+			char *host);
 /* Copies (node id, bind port) pairs of known nodes; returns the count. */
 size_t kg_router_ports(struct kg_router *r, int32_t *ids, uint16_t *ports,
 		       size_t max, uint64_t *generation);

@@ -1,8 +1,8 @@
 /* sbuf.c - receive and output buffers; see sbuf-t.h for the layout. */
 #define _GNU_SOURCE
 #include "sbuf.h"
+#include "stream.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -52,20 +52,14 @@ int kg_sbuf_reserve(struct kg_sbuf *b, size_t need)
 	return 0;
 }
 
-long kg_sbuf_recv(struct kg_sbuf *b, int fd)
+long kg_sbuf_recv(struct kg_sbuf *b, struct kg_stream *s)
 {
 	if (b->len == b->cap)
 		return -3;
-	ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
-	if (n > 0) {
+	long n = kg_stream_read(s, b->data + b->len, b->cap - b->len);
+	if (n > 0)
 		b->len += (size_t)n;
-		return n;
-	}
-	if (n == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return -2;
-	return -1;
+	return n;
 }
 
 void kg_sbuf_settle(struct kg_sbuf *b)
@@ -110,7 +104,7 @@ uint8_t *kg_obuf_extend(struct kg_obuf *o, size_t n)
 	return p;
 }
 
-int kg_flush(int fd, struct kg_obuf *o, struct kg_sbuf *src)
+int kg_flush(struct kg_stream *s, struct kg_obuf *o, struct kg_sbuf *src)
 {
 	for (;;) {
 		struct iovec iov[2];
@@ -121,14 +115,11 @@ int kg_flush(int fd, struct kg_obuf *o, struct kg_sbuf *src)
 			iov[n++] = (struct iovec){ src->data + src->sent, src->ready - src->sent };
 		if (n == 0)
 			return 1;
-		ssize_t w = writev(fd, iov, n);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
+		long w = kg_stream_writev(s, iov, n);
+		if (w == -2)
+			return 0;
+		if (w < 0)
 			return -1;
-		}
 		size_t left = (size_t)w;
 		size_t take = o->len - o->off < left ? o->len - o->off : left;
 		o->off += take;

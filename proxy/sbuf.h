@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include "sbuf-t.h"
+#include "stream-t.h"
 
 int kg_sbuf_init(struct kg_sbuf *b, size_t cap);
 void kg_sbuf_free(struct kg_sbuf *b);
@@ -11,9 +12,9 @@ void kg_sbuf_free(struct kg_sbuf *b);
  * and grows only when the frame is larger than the whole buffer (otherwise
  * it fits once the bytes before it are written). -1 on allocation failure. */
 int kg_sbuf_reserve(struct kg_sbuf *b, size_t need);
-/* Reads once from fd into free space. Returns bytes read, 0 on EOF,
+/* Reads once from s into free space. Returns bytes read, 0 on EOF,
  * -1 on error, -2 on EAGAIN, -3 when the buffer has no free space. */
-long kg_sbuf_recv(struct kg_sbuf *b, int fd);
+long kg_sbuf_recv(struct kg_sbuf *b, struct kg_stream *s);
 /* Called when everything parsed has been written: resets offsets, and
  * shrinks storage that grew for a large frame. */
 void kg_sbuf_settle(struct kg_sbuf *b);
@@ -25,6 +26,6 @@ static inline size_t kg_obuf_pending(const struct kg_obuf *o) { return o->len - 
 
 /* Writes o's pending bytes, then src[sent, ready), with one writev.
  * Returns 1 when all is written, 0 when some remains (EAGAIN), -1 on error. */
-int kg_flush(int fd, struct kg_obuf *o, struct kg_sbuf *src);
+int kg_flush(struct kg_stream *s, struct kg_obuf *o, struct kg_sbuf *src);
 
 #endif

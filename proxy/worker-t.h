@@ -20,6 +20,7 @@ struct kg_listener {
 	ev_io io;                      /* accept readiness */
 	struct kg_worker *w;           /* owner */
 	int32_t node_id;               /* broker it stands for, -1 bootstrap */
+	bool sni;                      /* SNI port: the TLS name picks the route */
 	uint16_t port;                 /* bound port */
 };
 

@@ -40,11 +40,11 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			close(fd);
 			continue;
 		}
-		kg_conn_accept(w, fd, l->node_id, (struct sockaddr *)&ss);
+		kg_conn_accept(w, fd, l->node_id, l->sni, (struct sockaddr *)&ss);
 	}
 }
 
-static int listener_open(struct kg_worker *w, int32_t node_id, uint16_t port)
+static int listener_open(struct kg_worker *w, int32_t node_id, bool sni, uint16_t port)
 {
 	char err[256];
 	int fd = kg_net_listen(w->gw->cfg->bind_host, port, err, sizeof(err));
@@ -62,15 +62,21 @@ static int listener_open(struct kg_worker *w, int32_t node_id, uint16_t port)
 	w->ls = ls;
 	l->w = w;
 	l->node_id = node_id;
+	l->sni = sni;
 	l->port = port;
 	ev_io_init(&l->io, on_accept, fd, EV_READ);
 	ev_io_start(w->loop, &l->io);
 	w->ls[w->nls++] = l;
-	if (w->idx == 0 && node_id < 0)
-		log_info("listening on %s:%u for bootstrap", w->gw->cfg->bind_host, port);
+	const char *proto = w->gw->cfg->tls.enabled ? "TLS" : "plaintext";
+	if (w->idx == 0 && sni)
+		log_info("listening on %s:%u for SNI routing (%s)", w->gw->cfg->bind_host, port,
+			 proto);
+	else if (w->idx == 0 && node_id < 0)
+		log_info("listening on %s:%u for bootstrap (%s)", w->gw->cfg->bind_host, port,
+			 proto);
 	else if (w->idx == 0)
-		log_info("listening on %s:%u for broker node %d", w->gw->cfg->bind_host,
-			 port, node_id);
+		log_info("listening on %s:%u for broker node %d (%s)", w->gw->cfg->bind_host,
+			 port, node_id, proto);
 	return 0;
 }
 
@@ -93,7 +99,7 @@ static void listeners_sync(struct kg_worker *w)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (!listener_has(w, ports[i]))
-			listener_open(w, ids[i], ports[i]);
+			listener_open(w, ids[i], false, ports[i]);
 	w->listen_generation = gen;
 }
 
@@ -135,11 +141,14 @@ int kg_workers_init(struct kg_gateway *gw, int n)
 		ev_async_init(&w->wake, on_wake);
 		w->wake.data = w;
 		ev_async_start(w->loop, &w->wake);
-		if (listener_open(w, -1, gw->cfg->bootstrap_port) < 0)
+		if (listener_open(w, -1, false, gw->cfg->bootstrap_port) < 0)
+			return -1;
+		if (gw->cfg->sni.enabled &&
+		    listener_open(w, -1, true, gw->cfg->sni.port) < 0)
 			return -1;
 		/* Explicitly mapped brokers get their ports from the start. */
 		for (size_t b = 0; b < gw->cfg->nbrokers; b++)
-			if (listener_open(w, gw->cfg->brokers[b].node_id,
+			if (listener_open(w, gw->cfg->brokers[b].node_id, false,
 					  gw->cfg->brokers[b].port) < 0)
 				return -1;
 	}

@@ -143,7 +143,7 @@ static void check_endpoint(struct kg_router *r, struct kc_obj *o)
 		CHECK(port->u.i == 19100 + id->u.i);
 	}
 	struct kg_addr a;
-	CHECK(kg_router_upstream(r, (int32_t)id->u.i, &a) == 0);
+	CHECK(kg_router_upstream(r, (int32_t)id->u.i, &a, NULL) == 0);
 }
 
 /* Visits every struct of the tree. */
@@ -320,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kg_router router;
 	kg_router_init(&router, cfg);
 	router.resolve = fake_resolve;
-	int rc = kg_rewrite_response(&router, api, ver, o, &arena);
+	int rc = kg_rewrite_response(&router, api, ver, o, &arena, false);
 	CHECK(rc >= -1 && rc <= 1);
 	if (rc < 0)
 		goto out;   /* the gateway drops such a response */

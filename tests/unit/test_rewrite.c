@@ -276,7 +276,7 @@ static struct rewritten rewrite(int16_t api, int16_t ver, struct kc_obj *built)
 	r.in = encode(built, api, ver, &r.in_len);
 	struct kc_obj *seen = decode(api, ver, r.in, r.in_len);
 	assert_true(kg_rewrite_needed(api, ver));
-	r.rc = kg_rewrite_response(&router, api, ver, seen, &arena);
+	r.rc = kg_rewrite_response(&router, api, ver, seen, &arena, false);
 	assert_true(r.rc == 0 || r.rc == 1);
 	r.out = encode(seen, api, ver, &r.out_len);
 	r.o = decode(api, ver, r.out, r.out_len);
@@ -304,7 +304,7 @@ static void assert_endpoint(struct kc_obj *e, const char *id_name, int32_t id)
 	assert_int_equal(get_int(e, "Port"), expected_port(id));
 
 	struct kg_addr a;
-	assert_int_equal(kg_router_upstream(&router, id, &a), 0);
+	assert_int_equal(kg_router_upstream(&router, id, &a, NULL), 0);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a.ss;
 	assert_int_equal(sin->sin_family, AF_INET);
 	assert_int_equal(ntohs(sin->sin_port), upstream_port(id));
@@ -331,7 +331,7 @@ static void assert_endpoints(struct kc_value *arr, const char *id_name,
 static void assert_not_learned(int32_t id)
 {
 	struct kg_addr a;
-	assert_int_equal(kg_router_upstream(&router, id, &a), -1);
+	assert_int_equal(kg_router_upstream(&router, id, &a, NULL), -1);
 	char host[64];
 	upstream_host(id, host, sizeof(host));
 	for (int i = 0; i < ncalls && i < 256; i++)
@@ -401,7 +401,7 @@ static void test_metadata_learns_once_and_follows_a_moved_broker(void **state)
 	assert_str(e, "Host", ADV_HOST);
 	assert_int_equal(get_int(e, "Port"), 19102);
 	struct kg_addr a;
-	assert_int_equal(kg_router_upstream(&router, 2, &a), 0);
+	assert_int_equal(kg_router_upstream(&router, 2, &a, NULL), 0);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&a.ss)->sin_port), 31000);
 }
 
@@ -471,7 +471,7 @@ static void test_metadata_unresolvable_broker_is_still_rewritten(void **state)
 	assert_str(e, "Host", ADV_HOST);
 	assert_int_equal(get_int(e, "Port"), 19101);
 	struct kg_addr a;
-	assert_int_equal(kg_router_upstream(&router, 1, &a), -1);
+	assert_int_equal(kg_router_upstream(&router, 1, &a, NULL), -1);
 	assert_int_equal(ncalls, 1);
 }
 
