@@ -33,9 +33,14 @@ struct kg_tls_cfg {
 	char *ciphersuites;            /* TLS 1.3 suites (OpenSSL syntax) */
 	int client_auth;               /* enum kg_client_auth */
 	uint32_t handshake_timeout_ms; /* a handshake slower than this is cut */
+	int principal_from;            /* enum kg_principal_from: what is mapped */
 	char **mapping_rules;          /* ssl.principal.mapping.rules, in order */
 	size_t nmapping_rules;         /* count of mapping_rules */
 };
+
+/* Which part of a client certificate the mapping rules see. */
+enum kg_principal_from { KG_FROM_SUBJECT, KG_FROM_SAN_DNS, KG_FROM_SAN_EMAIL,
+			 KG_FROM_SAN_URI };
 
 enum kg_client_auth { KG_CLIENT_AUTH_NONE, KG_CLIENT_AUTH_REQUESTED,
 		      KG_CLIENT_AUTH_REQUIRED };

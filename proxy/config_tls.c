@@ -42,7 +42,7 @@ static void load_listen_tls(struct vctx *v, struct kg_tls_cfg *t, json_t *o)
 	static const char *const keys[] = {
 		"cert_file", "key_file", "key_password_file", "ca_file", "crl_file",
 		"min_version", "ciphers", "ciphersuites", "client_auth",
-		"handshake_timeout_ms", "principal_mapping_rules", NULL
+		"handshake_timeout_ms", "principal_mapping_rules", "principal_from", NULL
 	};
 	const char *jp = "$.listen.tls";
 	kg_check_keys(v, o, jp, keys);
@@ -78,6 +78,16 @@ static void load_listen_tls(struct vctx *v, struct kg_tls_cfg *t, json_t *o)
 	if (t->client_auth != KG_CLIENT_AUTH_NONE && !t->ca_file)
 		kg_verr(v, "$.listen.tls.ca_file",
 			"is required when client_auth is requested or required");
+	static const char *const froms[] = { "subject", "san:dns", "san:email", "san:uri" };
+	char *from = kg_get_str(v, o, "principal_from", jp, "subject", 0);
+	t->principal_from = -1;
+	for (int i = 0; from && i < 4; i++)
+		if (strcmp(from, froms[i]) == 0)
+			t->principal_from = i;
+	if (t->principal_from < 0)
+		kg_verr(v, "$.listen.tls.principal_from",
+			"must be \"subject\", \"san:dns\", \"san:email\" or \"san:uri\"");
+	free(from);
 	json_t *rules = json_object_get(o, "principal_mapping_rules");
 	if (!rules) {
 		t->mapping_rules = calloc(1, sizeof(char *));

@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,11 +272,14 @@ static int principal_from_cert(struct kg_conn *c)
 		snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
 		return 0;
 	}
+	static const int san_type[] = { 0, GEN_DNS, GEN_EMAIL, GEN_URI };
+	int from = c->w->gw->cfg->tls.principal_from;
 	char dn[1024], name[240];
-	if (kg_x509_subject_dn(cert, dn, sizeof(dn)) < 0 ||
-	    kg_principal_map(c->tls->rules, dn, name, sizeof(name)) < 0) {
+	int rc = from == KG_FROM_SUBJECT ? kg_x509_subject_dn(cert, dn, sizeof(dn))
+					 : kg_x509_san_first(cert, san_type[from], dn, sizeof(dn));
+	if (rc < 0 || kg_principal_map(c->tls->rules, dn, name, sizeof(name)) < 0) {
 		char clean[256];
-		log_warn("conn %llu %s: no principal mapping rule matches certificate DN '%s'",
+		log_warn("conn %llu %s: no principal mapping rule matches certificate name '%s'",
 			 (unsigned long long)c->id, c->peer,
 			 kg_log_clean(dn, strnlen(dn, sizeof(dn)), clean, sizeof(clean)));
 		return -1;
