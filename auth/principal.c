@@ -133,8 +133,8 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /*
- * Decodes a directory string value to UTF-8 the way Java reads it (T61 as
- * Latin-1, BMP as UTF-16BE, the ASCII types as ASCII), into dst.
+ * Decodes a directory string value to UTF-8 the way a current JDK reads it
+ * (T61 as Latin-1, BMP as UCS-2, the ASCII types as ASCII), into dst.
  * Returns the length, or -1 for bytes Java would replace with U+FFFD, which
  * we refuse rather than imitate.
  */
@@ -159,19 +159,14 @@ static long decode_value(const ASN1_STRING *v, char *dst, size_t cap)
 			put_utf8(&o, d[i]);
 		break;
 	case V_ASN1_BMPSTRING:
+		/* UCS-2; OpenSSL already rejects surrogates when it parses a name
+		 * (it cannot canonicalise them), so refusing them loses nothing. */
 		if (n % 2)
 			return -1;
 		for (size_t i = 0; i < n; i += 2) {
 			unsigned long u = (unsigned long)d[i] << 8 | d[i + 1];
-			if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
-				unsigned long l = (unsigned long)d[i + 2] << 8 | d[i + 3];
-				if (l < 0xDC00 || l > 0xDFFF)
-					return -1;
-				u = 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00);
-				i += 2;
-			} else if (u >= 0xD800 && u <= 0xDFFF) {
+			if (u >= 0xD800 && u <= 0xDFFF)
 				return -1;
-			}
 			put_utf8(&o, u);
 		}
 		break;

@@ -18,10 +18,12 @@
  * in encoded order), no spaces; keywords only for CN C L ST O OU STREET DC
  * UID, any other type as a dotted OID with the value as '#' + hex of its
  * DER; in string values ,=+<>#;"\ and leading/trailing spaces and CRs are
- * backslash-escaped, NUL becomes \00, other bytes (UTF-8) are kept.
- * Returns 0, or -1 (out = "") when the name does not fit in outlen, has a
- * value that is not valid in its string type (fail closed: Java would
- * substitute U+FFFD), or cert has no subject.
+ * backslash-escaped, NUL becomes \00, other characters pass as UTF-8
+ * (T61String read as Latin-1, BMPString as UCS-2: what JDK 25 prints; JDK
+ * 17 instead misreads those two types' bytes as UTF-8).
+ * Returns 0, or -1 (out = "") when the name does not fit in outlen, a value
+ * is longer than KG_PRINCIPAL_MAX or not valid in its string type (fail
+ * closed: Java would substitute U+FFFD), or cert is NULL.
  */
 int kg_x509_subject_dn(X509 *cert, char *out, size_t outlen);
 

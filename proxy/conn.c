@@ -277,7 +277,13 @@ static int principal_from_cert(struct kg_conn *c)
 	char dn[1024], name[240];
 	int rc = from == KG_FROM_SUBJECT ? kg_x509_subject_dn(cert, dn, sizeof(dn))
 					 : kg_x509_san_first(cert, san_type[from], dn, sizeof(dn));
-	if (rc < 0 || kg_principal_map(c->tls->rules, dn, name, sizeof(name)) < 0) {
+	if (rc < 0) {
+		log_warn("conn %llu %s: client certificate has no usable %s",
+			 (unsigned long long)c->id, c->peer,
+			 from == KG_FROM_SUBJECT ? "subject name" : "subjectAltName of that type");
+		return -1;
+	}
+	if (kg_principal_map(c->tls->rules, dn, name, sizeof(name)) < 0) {
 		char clean[256];
 		log_warn("conn %llu %s: no principal mapping rule matches certificate name '%s'",
 			 (unsigned long long)c->id, c->peer,
