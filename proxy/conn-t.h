@@ -68,6 +68,8 @@ struct kg_conn {
 	struct kg_inflight *q;         /* ring of in-flight entries */
 	uint32_t qhead, qlen, qcap;    /* ring head, length, capacity */
 
+	size_t u_stream_left;          /* bytes of the response being passed
+	                                  through as they arrive (0: none) */
 	struct kc_arena arena;         /* decoded trees, reset per frame */
 	bool close_after_flush;        /* close once to_c is written */
 

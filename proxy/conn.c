@@ -123,6 +123,18 @@ static int process(struct kg_conn *c, bool requests)
 				: c->w->gw->cfg->max_response_bytes;
 	const char *reason = NULL;
 	for (;;) {
+		if (!requests && c->u_stream_left > 0) {
+			/* The rest of a pass-through response: forward what
+			 * arrived, no need to hold the whole frame. */
+			size_t n = b->len - b->ready;
+			if (n > c->u_stream_left)
+				n = c->u_stream_left;
+			b->ready += n;
+			c->u_stream_left -= n;
+			if (c->u_stream_left > 0)
+				return 0;
+			continue;
+		}
 		if (!requests && kg_exchange_emit_local(c) > 0) {
 			if (flush_side(c, true) < 0)
 				return -1;
@@ -147,6 +159,10 @@ static int process(struct kg_conn *c, bool requests)
 		}
 		size_t total = (size_t)size + 4;
 		if (avail < total) {
+			if (!requests && avail >= 8 && kg_exchange_response_streamable(c, p)) {
+				c->u_stream_left = total;
+				continue;
+			}
 			if (kg_sbuf_reserve(b, total) < 0)
 				goto nomem;
 			return 0;
@@ -433,8 +449,16 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		kg_conn_close(c, "upstream connect timed out");
 		return;
 	}
-	if (ev_now(loop) - c->last_active >= c->w->gw->cfg->idle_timeout_ms / 1000.0)
+	double quiet = ev_now(loop) - c->last_active;
+	if (quiet >= c->w->gw->cfg->idle_timeout_ms / 1000.0) {
 		kg_conn_close(c, "idle timeout");
+		return;
+	}
+	/* Quiet for a while: give back buffers grown for large frames. */
+	if (quiet >= 1.0) {
+		kg_sbuf_trim(&c->c_in);
+		kg_sbuf_trim(&c->u_in);
+	}
 }
 
 /* Connects to the broker this connection stands for, or to the next

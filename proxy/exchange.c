@@ -62,6 +62,9 @@ void kg_inflight_clear(struct kg_conn *c)
 
 int kg_exchange_emit_local(struct kg_conn *c)
 {
+	/* Never in the middle of a response being passed through. */
+	if (c->u_stream_left > 0)
+		return c->qlen > 0 && c->q[c->qhead].local;
 	while (c->qlen > 0 && c->q[c->qhead].local) {
 		/* Everything before it must already be in to_c or written. */
 		if (c->u_in.ready != c->u_in.sent)
@@ -203,6 +206,18 @@ static int encode_response(struct kg_conn *c, int hdr_ver, int32_t corr,
 		return -1;
 	}
 	return 0;
+}
+
+int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
+{
+	if (c->qlen == 0)
+		return 0;
+	struct kg_inflight *e = &c->q[c->qhead];
+	if (e->local || (int32_t)be32(frame + 4) != e->corr ||
+	    kg_rewrite_needed(e->api_key, e->version))
+		return 0;   /* the whole frame decides (or refuses) it */
+	inflight_pop(c);
+	return 1;
 }
 
 enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,

@@ -22,6 +22,11 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 				    const char **reason);
 enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 				     size_t len, const char **reason);
+/* A response of which only the first avail (>= 8) bytes are here: when it
+ * needs no rewriting, it is matched now and 1 is returned, so its bytes
+ * can be passed on as they arrive instead of buffering the whole frame.
+ * 0 when the whole frame is needed. */
+int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame);
 /* Moves local responses at the head of the in-flight queue to to_c.
  * Returns 0, or 1 when blocked behind unsent pass-through bytes. */
 int kg_exchange_emit_local(struct kg_conn *c);

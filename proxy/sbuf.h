@@ -15,9 +15,11 @@ int kg_sbuf_reserve(struct kg_sbuf *b, size_t need);
 /* Reads once from s into free space. Returns bytes read, 0 on EOF,
  * -1 on error, -2 on EAGAIN, -3 when the buffer has no free space. */
 long kg_sbuf_recv(struct kg_sbuf *b, struct kg_stream *s);
-/* Called when everything parsed has been written: resets offsets, and
- * shrinks storage that grew for a large frame. */
+/* Called when everything parsed has been written: resets offsets. */
 void kg_sbuf_settle(struct kg_sbuf *b);
+/* Gives back storage that grew for a large frame, when the buffer is
+ * empty; called on quiet connections. */
+void kg_sbuf_trim(struct kg_sbuf *b);
 
 void kg_obuf_free(struct kg_obuf *o);
 /* Reserves n bytes at the end of o and returns a pointer to them. */

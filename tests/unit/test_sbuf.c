@@ -228,7 +228,7 @@ static void test_settle_resets_offsets(void **state)
 	kg_sbuf_free(&b);
 }
 
-static void test_settle_shrinks_after_large_frame(void **state)
+static void test_settle_keeps_storage_grown_for_a_large_frame(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
@@ -238,24 +238,29 @@ static void test_settle_shrinks_after_large_frame(void **state)
 	fill_b(&b, 6000);
 	b.sent = b.ready = 6000;
 	kg_sbuf_settle(&b);
-	assert_int_equal(b.cap, 1024);
+	assert_int_equal(b.cap, 8192);
 	assert_int_equal(b.len, 0);
-	/* the shrunken storage is usable */
-	fill_b(&b, 1024);
 	kg_sbuf_free(&b);
 }
 
-static void test_settle_keeps_up_to_four_times_base(void **state)
+static void test_trim_shrinks_only_an_empty_grown_buffer(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
 	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
-	assert_int_equal(kg_sbuf_reserve(&b, 4000), 0);
-	assert_int_equal(b.cap, 4096);
-	b.len = b.sent = b.ready = 4000;
-	kg_sbuf_settle(&b);
-	assert_int_equal(b.cap, 4096);
+	assert_int_equal(kg_sbuf_reserve(&b, 6000), 0);
+	fill_b(&b, 6000);
+	b.sent = b.ready = 3000;
+	kg_sbuf_trim(&b);                       /* bytes still unsent: kept */
+	assert_int_equal(b.cap, 8192);
+	assert_int_equal(b.len, 6000);
+	b.sent = b.ready = 6000;
+	kg_sbuf_trim(&b);
+	assert_int_equal(b.cap, 1024);
 	assert_int_equal(b.len, 0);
+	fill_b(&b, 1024);                       /* the shrunken storage is usable */
+	kg_sbuf_trim(&b);                       /* at base size: nothing to do */
+	assert_int_equal(b.cap, 1024);
 	kg_sbuf_free(&b);
 }
 
@@ -471,8 +476,8 @@ int main(void)
 		cmocka_unit_test(test_reserve_compacts_then_grows),
 		cmocka_unit_test(test_settle_noop_while_bytes_unsent),
 		cmocka_unit_test(test_settle_resets_offsets),
-		cmocka_unit_test(test_settle_shrinks_after_large_frame),
-		cmocka_unit_test(test_settle_keeps_up_to_four_times_base),
+		cmocka_unit_test(test_settle_keeps_storage_grown_for_a_large_frame),
+		cmocka_unit_test(test_trim_shrinks_only_an_empty_grown_buffer),
 		cmocka_unit_test(test_recv_reads_eagain_full_and_eof),
 		cmocka_unit_test(test_obuf_extend_appends_and_reuses),
 		cmocka_unit_test(test_flush_writes_obuf_then_parsed_region),
