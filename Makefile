@@ -29,7 +29,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_BIN  = $(UNIT_SRC:tests/unit/%.c=build/asan/%)
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps regen check-regen unit asan fuzz test integration run kafka-up kafka-down kafka-status bench clean
+.PHONY: all deps regen check-regen unit asan fuzz test integration run kafka-up kafka-down kafka-status bench certs clean
 
 all: build/kafka-gateway
 
@@ -43,7 +43,7 @@ build/kafka-gateway: build/obj/proxy/main.o $(PROXY_OBJ)
 # ---- dependencies (Debian packages, Python packages) ----
 DEB_PKGS = gcc make libssl-dev libsasl2-dev libsasl2-modules libev-dev libpcre2-dev \
            libjansson-dev libcmocka-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev \
-           kcat maven openjdk-17-jre-headless python3-pip
+           kcat maven openjdk-17-jre-headless python3-pip openssl
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -110,7 +110,7 @@ kafka-status:
 
 # One pytest session per Kafka version; each starts and stops its own
 # cluster on the same ports, so only one version is up at a time.
-integration: deps all
+integration: deps all certs
 	@set -e; for v in $(KAFKA_VERSIONS); do \
 	  for o in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh down $$o; done; \
 	  echo "== integration tests against Kafka $$v"; \
@@ -119,6 +119,9 @@ integration: deps all
 	done
 
 test: deps check-regen unit asan fuzz integration
+
+certs:
+	certs/mkcerts.sh build/certs
 
 # ---- a working gateway in front of a local Kafka ----
 run: deps all

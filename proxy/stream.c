@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Maps an SSL result to our codes and records which readiness it needs. */
@@ -123,6 +124,15 @@ const char *kg_stream_error(const struct kg_stream *s)
 
 void kg_stream_close(struct kg_stream *s)
 {
+	if (s->fd >= 0) {
+		/* Unread input makes close() send a reset, which can overtake
+		 * what was just written (a TLS alert, an error response): end
+		 * the write side and swallow what is already there first. */
+		char junk[4096];
+		shutdown(s->fd, SHUT_WR);
+		for (int i = 0; i < 16 && read(s->fd, junk, sizeof(junk)) > 0; i++)
+			;
+	}
 	if (s->ssl) {
 		SSL_free(s->ssl);
 		s->ssl = NULL;

@@ -24,6 +24,7 @@ int kg_stream_pending(const struct kg_stream *s);
 int kg_stream_handshake(struct kg_stream *s);
 /* Short text for the last TLS error (e.g. "certificate verify failed"). */
 const char *kg_stream_error(const struct kg_stream *s);
+/* Closes without losing what was last written (see stream.c). */
 void kg_stream_close(struct kg_stream *s);
 
 #endif

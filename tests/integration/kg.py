@@ -116,6 +116,19 @@ class Kafka:
     def formatter_prop_flag(self):
         return "--formatter-property" if self.major >= 4 else "--property"
 
+    def ssl_info(self) -> dict:
+        """The bed's broker SSL listener: {"bootstrap", "ca", "truststore", "password"}."""
+        out = self.bed("ssl", timeout=60).stdout.decode()
+        kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {k[len("KG_BED_SSL_"):].lower(): v for k, v in kv.items()}
+
+    # A client properties file for the console tools (security settings etc.).
+    def producer_config_flag(self):
+        return "--command-config" if self.major >= 4 else "--producer.config"
+
+    def consumer_config_flag(self):
+        return "--command-config" if self.major >= 4 else "--consumer.config"
+
 
 # ---------------------------------------------------------------------------------------------
 # Gateway process
@@ -198,9 +211,24 @@ def gateway_config(bootstrap_port: int, broker_port_base: int, **overrides) -> d
     return cfg
 
 
+def deep_merge(base: dict, extra: dict) -> dict:
+    """Merge `extra` into `base` (nested dicts merged, anything else replaced); returns base."""
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            deep_merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
 def start_gateway(binary: Path, workdir: Path, name: str = "gw", **overrides) -> Gateway:
+    """`a__b=value` overrides set one key; `merge={...}` deep-merges a nested dict
+    (e.g. merge={"listen": {"tls": {...}}})."""
+    merge = overrides.pop("merge", None)
     base = free_port_block(5)  # bootstrap = base, node N = base + N (N = 1..3), spare
     cfg = gateway_config(base, base, **overrides)
+    if merge:
+        deep_merge(cfg, merge)
     workdir.mkdir(parents=True, exist_ok=True)
     cfg_path = workdir / f"{name}.json"
     cfg_path.write_text(json.dumps(cfg, indent=2))
@@ -351,29 +379,30 @@ def consume(bootstrap: str, topic: str, group: str, count: int, *, conf=None, ti
         cons.close()
 
 
-def watermarks(bootstrap: str, topic: str, partitions) -> dict:
+def watermarks(bootstrap: str, topic: str, partitions, conf=None) -> dict:
     from confluent_kafka import Consumer, TopicPartition
     cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "kg-watermarks-unused",
-                     "enable.auto.commit": False})
+                     "enable.auto.commit": False, **(conf or {})})
     try:
         return {p: cons.get_watermark_offsets(TopicPartition(topic, p), timeout=20) for p in partitions}
     finally:
         cons.close()
 
 
-def create_topic(bootstrap: str, topic: str, partitions=6, rf=3, config=None, timeout=60):
+def create_topic(bootstrap: str, topic: str, partitions=6, rf=3, config=None, timeout=60, conf=None):
+    """conf: extra client settings (e.g. TLS) for the AdminClient."""
     from confluent_kafka.admin import AdminClient, NewTopic
-    a = AdminClient({"bootstrap.servers": bootstrap})
+    a = AdminClient({"bootstrap.servers": bootstrap, **(conf or {})})
     fs = a.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=rf,
                                    config=config or {})], operation_timeout=30)
     fs[topic].result(timeout)
-    wait_topic_ready(bootstrap, topic, partitions)
+    wait_topic_ready(bootstrap, topic, partitions, conf=conf)
 
 
-def wait_topic_ready(bootstrap: str, topic: str, partitions: int, timeout=60, full_isr=True):
+def wait_topic_ready(bootstrap: str, topic: str, partitions: int, timeout=60, full_isr=True, conf=None):
     """Wait until every partition has a leader (and, optionally, a full ISR of 3)."""
     from confluent_kafka.admin import AdminClient
-    a = AdminClient({"bootstrap.servers": bootstrap})
+    a = AdminClient({"bootstrap.servers": bootstrap, **(conf or {})})
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -513,3 +542,114 @@ def wait_closed(sock: socket.socket, timeout: float = 5.0) -> str:
 
 # Standard Kafka API keys (0..92 as of Kafka 4.x) - anything outside is unknown to everyone.
 KNOWN_API_KEYS = set(range(0, 93))
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS: development certificates (certs/mkcerts.sh), TLS probes, /etc/hosts entries
+
+CERTS_DIR = REPO / "build" / "certs"
+MKCERTS = REPO / "certs" / "mkcerts.sh"
+KEYSTORE_PASSWORD = "changeit"
+
+
+def ensure_certs(outdir: Path = CERTS_DIR) -> Path:
+    """Run certs/mkcerts.sh OUTDIR (idempotent) and return OUTDIR."""
+    run(["bash", str(MKCERTS), str(outdir)], timeout=120)
+    return Path(outdir)
+
+
+def cert_serial(pem_or_der) -> str:
+    """Serial number (hex, as `openssl x509 -serial` prints it) of a certificate given as a PEM
+    file path or as DER bytes (e.g. SSLSocket.getpeercert(binary_form=True))."""
+    if isinstance(pem_or_der, (bytes, bytearray)):
+        cp = run(["openssl", "x509", "-inform", "DER", "-noout", "-serial"], input=bytes(pem_or_der))
+    else:
+        cp = run(["openssl", "x509", "-in", str(pem_or_der), "-noout", "-serial"])
+    return cp.stdout.decode().strip().split("=", 1)[1]
+
+
+@dataclass
+class TlsResult:
+    """Outcome of tls_probe: ok = handshake done AND an ApiVersions request answered over it."""
+    ok: bool
+    stage: str                  # "connect", "handshake", "request" or "done"
+    error: str = ""
+    version: str | None = None  # negotiated TLS version
+    peer_der: bytes | None = None
+    apis: dict | None = None
+
+    def __str__(self):
+        return (f"TlsResult(ok={self.ok}, stage={self.stage}, version={self.version}, "
+                f"error={self.error!r})")
+
+
+def tls_context(ca, cert=None, key=None, min_version=None, max_version=None, check_hostname=True):
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca))
+    ctx.check_hostname = check_hostname
+    if cert:
+        ctx.load_cert_chain(str(cert), str(key))
+    if min_version is not None:
+        ctx.minimum_version = min_version
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+def tls_probe(host: str, port: int, *, ca, cert=None, key=None, server_hostname="localhost",
+              min_version=None, max_version=None, timeout=10.0) -> TlsResult:
+    """Connect, TLS handshake (SNI = server_hostname, verified against ca), then one ApiVersions
+    v3 request. With TLS 1.3 a server rejects a client certificate only after the client's
+    side of the handshake is complete, so 'refused' is decided by the request round trip."""
+    import ssl
+    ctx = tls_context(ca, cert, key, min_version, max_version)
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError as e:
+        return TlsResult(False, "connect", f"{type(e).__name__}: {e}")
+    with raw:
+        try:
+            s = ctx.wrap_socket(raw, server_hostname=server_hostname)
+        except (ssl.SSLError, OSError) as e:
+            return TlsResult(False, "handshake", f"{type(e).__name__}: {e}")
+        with s:
+            res = TlsResult(False, "request", version=s.version(),
+                            peer_der=s.getpeercert(binary_form=True))
+            try:
+                s.sendall(api_versions_request(777, 3))
+                corr, err, apis = parse_api_versions_response(recv_frame(s), 3)
+            except (ssl.SSLError, OSError, ConnectionError, struct.error, IndexError) as e:
+                res.error = f"{type(e).__name__}: {e}"
+                return res
+            if corr != 777 or err != 0 or not apis:
+                res.error = f"bad ApiVersions response: corr {corr} error {err} {len(apis)} apis"
+                return res
+            res.ok, res.stage, res.apis = True, "done", apis
+            return res
+
+
+def add_hosts_entries(names, tag: str, addr: str = HOST) -> list:
+    """Make each name resolve to addr: append an /etc/hosts line (marked with tag) for every
+    name that does not resolve to addr yet. Returns the names added (for remove_hosts_entries)."""
+    missing = []
+    for n in names:
+        try:
+            ok = addr in {ai[4][0] for ai in socket.getaddrinfo(n, None, socket.AF_INET)}
+        except socket.gaierror:
+            ok = False
+        if not ok:
+            missing.append(n)
+    if missing:
+        with open("/etc/hosts", "a") as f:  # in place: /etc/hosts may be a bind mount
+            f.write("".join(f"{addr} {n} # {tag}\n" for n in missing))
+    return missing
+
+
+def remove_hosts_entries(tag: str):
+    with open("/etc/hosts", "r+") as f:
+        lines = f.readlines()
+        keep = [ln for ln in lines if not ln.rstrip().endswith(f"# {tag}")]
+        if keep != lines:
+            f.seek(0)
+            f.writelines(keep)
+            f.truncate()
