@@ -7,6 +7,7 @@
 #include "refresh.h"
 #include "router.h"
 #include "tls.h"
+#include "version.h"
 #include "worker.h"
 
 #include <signal.h>
@@ -16,9 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef KG_VERSION
-#define KG_VERSION "0.1.0"
-#endif
+#define KG_VERSION KG_VERSION_STRING
 
 static void usage(FILE *f)
 {

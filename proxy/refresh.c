@@ -10,6 +10,7 @@
 #include "router.h"
 #include "stream.h"
 #include "tls.h"
+#include "version.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +22,8 @@
 
 #define API_METADATA 3
 #define METADATA_VERSION 9
+#define API_API_VERSIONS 18
+#define API_VERSIONS_VERSION 3
 
 static pthread_t refresh_thread;
 static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,39 +68,94 @@ static int io_all(struct kg_stream *s, uint8_t *buf, size_t len, bool wr, int ti
 	return 0;
 }
 
-/* Builds the Metadata request frame; returns its length or -1. */
-static long build_request(struct kc_arena *a, int32_t corr, uint8_t **out)
+/* Encodes a request frame (size, header v1/v2 with our client id, body);
+ * returns its length or -1. */
+static long build_frame(struct kc_arena *a, int16_t key, int16_t ver, int32_t corr,
+			const struct kc_obj *req, uint8_t **out)
 {
-	const struct kc_api *api = kc_api_find(API_METADATA);
-	struct kc_obj *req = kc_obj_new(api->request->body, METADATA_VERSION, a);
-	struct kc_value *topics = req ? kc_get(req, "Topics") : NULL;
-	int fi = kc_field_index(api->request->body, "Topics");
-	if (!topics || fi < 0 ||
-	    kc_array_resize(a, topics, &api->request->body->fields[fi], METADATA_VERSION, 0) < 0)
-		return -1;
-	int64_t body = kc_encoded_size(req, METADATA_VERSION, true);
+	bool flex = kc_request_flexible(key, ver);
+	int64_t body = kc_encoded_size(req, ver, flex);
 	static const char client_id[] = "kafka-gateway";
-	size_t hlen = 2 + 2 + 4 + 2 + (sizeof(client_id) - 1) + 1;
+	size_t hlen = 2 + 2 + 4 + 2 + (sizeof(client_id) - 1) + (flex ? 1 : 0);
 	size_t total = 4 + hlen + (size_t)body;
-	uint8_t *p = kc_arena_alloc(a, total);
-	if (body < 0 || !p)
+	uint8_t *p = body < 0 ? NULL : kc_arena_alloc(a, total);
+	if (!p)
 		return -1;
 	uint32_t sz = (uint32_t)(total - 4);
 	uint8_t *q = p;
 	*q++ = (uint8_t)(sz >> 24); *q++ = (uint8_t)(sz >> 16);
 	*q++ = (uint8_t)(sz >> 8); *q++ = (uint8_t)sz;
-	*q++ = 0; *q++ = API_METADATA;
-	*q++ = 0; *q++ = METADATA_VERSION;
+	*q++ = (uint8_t)(key >> 8); *q++ = (uint8_t)key;
+	*q++ = (uint8_t)(ver >> 8); *q++ = (uint8_t)ver;
 	*q++ = (uint8_t)(corr >> 24); *q++ = (uint8_t)(corr >> 16);
 	*q++ = (uint8_t)(corr >> 8); *q++ = (uint8_t)corr;
 	*q++ = 0; *q++ = (uint8_t)(sizeof(client_id) - 1);
 	memcpy(q, client_id, sizeof(client_id) - 1);
 	q += sizeof(client_id) - 1;
-	*q++ = 0; /* no header tagged fields */
-	if (kc_encode(req, METADATA_VERSION, true, q, (size_t)body) != body)
+	if (flex)
+		*q++ = 0; /* no header tagged fields */
+	if (kc_encode(req, ver, flex, q, (size_t)body) != body)
 		return -1;
 	*out = p;
 	return (long)total;
+}
+
+/* Sends one request and decodes its response. NULL on any failure. */
+static struct kc_obj *round_trip(struct kg_gateway *gw, struct kg_stream *s,
+				 struct kc_arena *a, int16_t key, int16_t ver,
+				 int32_t corr, const struct kc_obj *req)
+{
+	int timeout = (int)gw->cfg->connect_timeout_ms;
+	uint8_t *frame, hdr[4];
+	long flen = build_frame(a, key, ver, corr, req, &frame);
+	if (flen < 0 || io_all(s, frame, (size_t)flen, true, timeout) < 0 ||
+	    io_all(s, hdr, 4, false, timeout) < 0)
+		return NULL;
+	uint32_t size = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+			(uint32_t)hdr[2] << 8 | hdr[3];
+	if (size < 5 || size > gw->cfg->max_response_bytes)
+		return NULL;
+	uint8_t *resp = kc_arena_alloc(a, size);
+	int32_t rcorr;
+	size_t hl;
+	struct kc_obj *o;
+	if (!resp || io_all(s, resp, size, false, timeout) < 0 ||
+	    kc_decode_response_header(resp, size, kc_response_header_version(key, ver),
+				      &rcorr, &hl) != KC_OK || rcorr != corr ||
+	    kc_decode_response(key, ver, resp + hl, size - hl, a, &o) != KC_OK)
+		return NULL;
+	return o;
+}
+
+/* ApiVersions: the broker's ranges, kept so the gateway can answer
+ * ApiVersions itself before a client has authenticated. */
+static int learn_api_versions(struct kg_gateway *gw, struct kg_stream *s,
+			      struct kc_arena *a)
+{
+	const struct kc_api *api = kc_api_find(API_API_VERSIONS);
+	struct kc_obj *req = kc_obj_new(api->request->body, API_VERSIONS_VERSION, a);
+	struct kc_value *n = req ? kc_get(req, "ClientSoftwareName") : NULL;
+	struct kc_value *v = req ? kc_get(req, "ClientSoftwareVersion") : NULL;
+	if (!n || !v || kc_set_string(a, n, "kafka-gateway", 13) < 0 ||
+	    kc_set_string(a, v, KG_VERSION_STRING, strlen(KG_VERSION_STRING)) < 0)
+		return -1;
+	struct kc_obj *resp = round_trip(gw, s, a, API_API_VERSIONS, API_VERSIONS_VERSION, 1, req);
+	struct kc_value *err = resp ? kc_get(resp, "ErrorCode") : NULL;
+	struct kc_value *keys = resp ? kc_get(resp, "ApiKeys") : NULL;
+	if (!err || err->u.i != 0 || !keys)
+		return -1;
+	struct kg_api_range ranges[KG_MAX_API_KEY + 1];
+	for (int i = 0; i <= KG_MAX_API_KEY; i++)
+		ranges[i] = (struct kg_api_range){ -1, -1 };
+	for (int32_t i = 0; i < keys->u.arr.n; i++) {
+		struct kc_obj *e = keys->u.arr.v[i].u.obj;
+		int64_t k = kc_get(e, "ApiKey")->u.i;
+		if (k >= 0 && k <= KG_MAX_API_KEY)
+			ranges[k] = (struct kg_api_range){ (int16_t)kc_get(e, "MinVersion")->u.i,
+							   (int16_t)kc_get(e, "MaxVersion")->u.i };
+	}
+	kg_router_set_api_ranges(&gw->router, ranges);
+	return 0;
 }
 
 static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr,
@@ -122,23 +180,16 @@ static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr,
 	struct kc_arena a;
 	kc_arena_init(&a);
 	int seen = -1;
-	uint8_t *req, hdr[4];
-	long rlen = err ? -1 : build_request(&a, 1, &req);
-	if (rlen < 0 || io_all(&s, req, (size_t)rlen, true, timeout) < 0 ||
-	    io_all(&s, hdr, 4, false, timeout) < 0)
-		goto out;
-	uint32_t size = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-			(uint32_t)hdr[2] << 8 | hdr[3];
-	if (size < 5 || size > gw->cfg->max_response_bytes)
-		goto out;
-	uint8_t *resp = kc_arena_alloc(&a, size);
-	int32_t corr;
-	size_t hl;
+	const struct kc_api *mapi = kc_api_find(API_METADATA);
+	struct kc_obj *req = err ? NULL : kc_obj_new(mapi->request->body, METADATA_VERSION, &a);
+	struct kc_value *topics = req ? kc_get(req, "Topics") : NULL;
+	int fi = kc_field_index(mapi->request->body, "Topics");
 	struct kc_obj *o;
-	if (!resp || io_all(&s, resp, size, false, timeout) < 0 ||
-	    kc_decode_response_header(resp, size, 1, &corr, &hl) != KC_OK || corr != 1 ||
-	    kc_decode_response(API_METADATA, METADATA_VERSION, resp + hl, size - hl, &a,
-			       &o) != KC_OK)
+	/* Topics = [] asks for the brokers and no topic. */
+	if (!topics || fi < 0 ||
+	    kc_array_resize(&a, topics, &mapi->request->body->fields[fi], METADATA_VERSION, 0) < 0 ||
+	    learn_api_versions(gw, &s, &a) < 0 ||
+	    !(o = round_trip(gw, &s, &a, API_METADATA, METADATA_VERSION, 2, req)))
 		goto out;
 	struct kc_value *brokers = kc_get(o, "Brokers");
 	seen = 0;

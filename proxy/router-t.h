@@ -21,6 +21,14 @@ struct kg_node {
 	uint16_t bind_port;            /* gateway port standing for this node */
 };
 
+#define KG_MAX_API_KEY 127
+
+/* Versions of one API the upstream broker offers; -1/-1 when it does not. */
+struct kg_api_range {
+	int16_t min;                   /* lowest version */
+	int16_t max;                   /* highest version */
+};
+
 struct kg_router {
 	pthread_mutex_t lock;          /* guards everything below */
 	const struct kg_config *cfg;   /* listen/upstream settings */
@@ -29,6 +37,8 @@ struct kg_router {
 	size_t cap;                    /* allocated nodes[] */
 	uint64_t generation;           /* bumped when a node is added */
 	unsigned next_bootstrap;       /* round-robin cursor over bootstrap */
+	struct kg_api_range apis[KG_MAX_API_KEY + 1]; /* upstream ApiVersions */
+	bool apis_known;               /* apis[] was filled by a refresh */
 	int (*resolve)(const char *host, uint16_t port, struct kg_addr *out,
 		       char *err, size_t errlen); /* kg_net_resolve; tests swap it */
 	void (*on_new_node)(void *ctx);/* tells workers to open listeners */

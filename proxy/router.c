@@ -146,3 +146,21 @@ size_t kg_router_ports(struct kg_router *r, int32_t *ids, uint16_t *ports,
 	pthread_mutex_unlock(&r->lock);
 	return n;
 }
+
+void kg_router_set_api_ranges(struct kg_router *r,
+			      const struct kg_api_range ranges[KG_MAX_API_KEY + 1])
+{
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->apis, ranges, sizeof(r->apis));
+	r->apis_known = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool kg_router_api_ranges(struct kg_router *r, struct kg_api_range out[KG_MAX_API_KEY + 1])
+{
+	pthread_mutex_lock(&r->lock);
+	bool known = r->apis_known;
+	memcpy(out, r->apis, sizeof(r->apis));
+	pthread_mutex_unlock(&r->lock);
+	return known;
+}

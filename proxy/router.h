@@ -25,4 +25,10 @@ int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *o
 size_t kg_router_ports(struct kg_router *r, int32_t *ids, uint16_t *ports,
 		       size_t max, uint64_t *generation);
 
+/* The upstream ApiVersions ranges (from the metadata refresh). */
+void kg_router_set_api_ranges(struct kg_router *r,
+			      const struct kg_api_range ranges[KG_MAX_API_KEY + 1]);
+/* Copies them; false when no refresh has succeeded yet. */
+bool kg_router_api_ranges(struct kg_router *r, struct kg_api_range out[KG_MAX_API_KEY + 1]);
+
 #endif
