@@ -11,7 +11,7 @@ CC       ?= gcc
 CLANG    ?= clang-14
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -Iproxy -Iauth
-LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -pthread
+LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -lsasl2 -pthread
 PYTHON   ?= python3
 KAFKA_VERSIONS ?= 3.6.2 4.3.1
 KAFKA_VERSION  ?= 3.6.2

@@ -64,6 +64,30 @@ struct kg_upstream_tls_cfg {
 	char *key_file;                /* its key */
 };
 
+/* How clients prove who they are (listen.auth). */
+enum kg_auth_mode {
+	KG_AUTH_NONE,                  /* User:ANONYMOUS, or the certificate's
+	                                  principal when one was presented */
+	KG_AUTH_SASL,                  /* SaslHandshake + SaslAuthenticate */
+	KG_AUTH_MTLS                   /* the client certificate (required) */
+};
+
+struct kg_auth_cfg {
+	int mode;                      /* enum kg_auth_mode */
+	unsigned mechanisms;           /* KG_SASL_MECH_BIT mask */
+	char *mechanism_names;         /* "SCRAM-SHA-512 SCRAM-SHA-256", for logs */
+	char **mech_list;              /* enabled names, in config order */
+	size_t nmech;                  /* count of mech_list */
+	char *users_file;              /* credential store (users.h) */
+	bool allow_plain_without_tls;  /* PLAIN on a plaintext listener */
+	uint32_t session_lifetime_ms;  /* KIP-368 lifetime, 0 = no expiry */
+	uint32_t failure_delay_ms;     /* pause before closing after a failure */
+	uint32_t max_preauth_frame_bytes; /* frame cap before authentication */
+	uint32_t max_failures;         /* failed logins per address per window */
+	uint32_t failure_window_ms;    /* the window */
+	uint32_t block_ms;             /* how long an address is then refused */
+};
+
 struct kg_config {
 	char *path;                    /* file it was loaded from */
 	int workers;                   /* event-loop threads (0 in file: ncpu) */
@@ -80,6 +104,7 @@ struct kg_config {
 	size_t nbrokers;               /* count of brokers[] */
 	struct kg_tls_cfg tls;         /* listen.tls */
 	struct kg_sni_cfg sni;         /* listen.sni */
+	struct kg_auth_cfg auth;       /* listen.auth */
 
 	/* upstream: the real Kafka cluster */
 	struct kg_hostport *bootstrap; /* upstream bootstrap servers */

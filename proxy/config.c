@@ -51,7 +51,7 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 	static const char *const keys[] = {
 		"bind_host", "advertised_host", "bootstrap_port",
 		"bootstrap_advertised_port", "broker_port_base",
-		"broker_advertised_port_base", "brokers", "tls", "sni", NULL
+		"broker_advertised_port_base", "brokers", "tls", "sni", "auth", NULL
 	};
 	const char *jp = "$.listen";
 	kg_check_keys(v, l, jp, keys);
@@ -193,6 +193,8 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 	load_limits(&v, c, kg_get_obj(&v, root, "limits", "$", 0));
 	if (l && u)
 		kg_config_load_tls(&v, c, l, u);
+	if (l)
+		kg_config_load_auth(&v, c, l);
 
 	/* Cross-field checks: the bootstrap port must not collide with a
 	 * broker port and the broker explicit ports must be distinct. */
@@ -231,6 +233,7 @@ void kg_config_free(struct kg_config *c)
 		free(c->bootstrap[i].host);
 	free(c->bootstrap);
 	kg_config_free_tls(c);
+	kg_config_free_auth(c);
 	free(c);
 }
 

@@ -34,5 +34,8 @@ struct kg_config;
 void kg_config_load_tls(struct vctx *v, struct kg_config *c, json_t *listen,
 			json_t *upstream);
 void kg_config_free_tls(struct kg_config *c);
+/* listen.auth (config_auth.c). */
+void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen);
+void kg_config_free_auth(struct kg_config *c);
 
 #endif

@@ -35,10 +35,24 @@ struct kg_inflight {
 
 enum kg_conn_state {
 	KG_CONN_HANDSHAKE,             /* client TLS handshake in progress */
+	KG_CONN_AUTHENTICATING,        /* SASL exchange with the gateway; no
+	                                  upstream connection yet */
 	KG_CONN_CONNECTING,            /* upstream connect in progress */
 	KG_CONN_OPEN,                  /* both sides up */
 	KG_CONN_CLOSED                 /* being torn down */
 };
+
+/* Where a connection is in the broker's SASL state machine (authn.c). */
+enum kg_auth_state {
+	KG_AS_NONE,                    /* listener without SASL */
+	KG_AS_INITIAL,                 /* ApiVersions or SaslHandshake expected */
+	KG_AS_AFTER_VERSIONS,          /* ApiVersions answered; SaslHandshake next */
+	KG_AS_AUTHENTICATE,            /* tokens (SaslAuthenticate or raw v0) */
+	KG_AS_COMPLETE,                /* authenticated */
+	KG_AS_FAILED                   /* failed; closing after the delay */
+};
+
+struct kg_sasl_sess;
 
 struct kg_conn {
 	struct kg_worker *w;           /* owning worker (its loop) */
@@ -72,6 +86,18 @@ struct kg_conn {
 	                                  through as they arrive (0: none) */
 	struct kc_arena arena;         /* decoded trees, reset per frame */
 	bool close_after_flush;        /* close once to_c is written */
+
+	int auth_state;                /* enum kg_auth_state */
+	struct kg_sasl_sess *sasl;     /* SASL exchange in progress */
+	int sasl_mech;                 /* mechanism of the (last) exchange */
+	bool sasl_raw;                 /* SaslHandshake v0: raw token frames */
+	bool reauth;                   /* KIP-368 re-authentication running */
+	bool reauth_bad_mech;          /* it asked for another mechanism */
+	bool connect_pending;          /* authenticated: connect upstream now */
+	bool hold_output;              /* failure delay: write nothing yet */
+	ev_tstamp session_expiry;      /* KIP-368 session end, 0 = none */
+	ev_tstamp reauth_started;      /* when the last re-authentication began */
+	struct sockaddr_storage peer_sa; /* client address, for the limiter */
 
 	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
 	uint64_t requests;             /* requests received */

@@ -19,18 +19,22 @@
  */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "authn.h"
 #include "codec.h"
 #include "config.h"
 #include "exchange.h"
+#include "limiter.h"
 #include "log.h"
 #include "net.h"
 #include "principal.h"
 #include "router.h"
+#include "sasl.h"
 #include "sbuf.h"
 #include "stream.h"
 #include "tls.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -70,6 +74,7 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	kg_stream_close(&c->cs);
 	kg_stream_close(&c->us);
 	kg_tls_server_release(c->tls);
+	kg_sasl_free(c->sasl);
 	kg_sbuf_free(&c->c_in);
 	kg_sbuf_free(&c->u_in);
 	kg_obuf_free(&c->to_c);
@@ -91,6 +96,8 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 static int flush_side(struct kg_conn *c, bool to_client)
 {
 	int rc;
+	if (to_client && c->hold_output)
+		return 0;
 	if (to_client) {
 		rc = kg_flush(&c->cs, &c->to_c, &c->u_in);
 		if (rc >= 0)
@@ -119,8 +126,11 @@ static int flush_side(struct kg_conn *c, bool to_client)
 static int process(struct kg_conn *c, bool requests)
 {
 	struct kg_sbuf *b = requests ? &c->c_in : &c->u_in;
-	uint32_t max = requests ? c->w->gw->cfg->max_frame_bytes
-				: c->w->gw->cfg->max_response_bytes;
+	const struct kg_config *cfg = c->w->gw->cfg;
+	/* A stricter cap until the client has authenticated. */
+	uint32_t max = !requests ? cfg->max_response_bytes
+		: (c->auth_state != KG_AS_NONE && c->auth_state != KG_AS_COMPLETE)
+			? cfg->auth.max_preauth_frame_bytes : cfg->max_frame_bytes;
 	const char *reason = NULL;
 	for (;;) {
 		if (!requests && c->u_stream_left > 0) {
@@ -200,7 +210,18 @@ nomem:
 /* Processes both directions and writes what can be written. */
 static int conn_pump(struct kg_conn *c)
 {
-	if (process(c, true) < 0 || flush_side(c, false) < 0)
+	if (process(c, true) < 0)
+		return -1;
+	if (c->connect_pending) {
+		/* Authenticated just now: only now is a broker contacted. */
+		c->connect_pending = false;
+		ev_timer_stop(c->w->loop, &c->timer);
+		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
+		ev_timer_start(c->w->loop, &c->timer);
+		if (start_connect(c) < 0)
+			return -1;
+	}
+	if (flush_side(c, false) < 0)
 		return -1;
 	if (process(c, false) < 0 || flush_side(c, true) < 0)
 		return -1;
@@ -215,8 +236,8 @@ static int conn_pump(struct kg_conn *c)
 
 static bool client_readable(const struct kg_conn *c)
 {
-	return !c->close_after_flush && c->c_in.len < c->c_in.cap &&
-	       c->qlen < c->w->gw->cfg->max_inflight;
+	return !c->close_after_flush && c->auth_state != KG_AS_FAILED &&
+	       c->c_in.len < c->c_in.cap && c->qlen < c->w->gw->cfg->max_inflight;
 }
 
 static void conn_update(struct kg_conn *c)
@@ -230,7 +251,8 @@ static void conn_update(struct kg_conn *c)
 	bool open = c->state == KG_CONN_OPEN;
 	bool c_more = client_readable(c);
 	bool u_more = open && c->u_in.len < c->u_in.cap;
-	bool to_c = kg_obuf_pending(&c->to_c) > 0 || c->u_in.ready > c->u_in.sent;
+	bool to_c = !c->hold_output &&
+		    (kg_obuf_pending(&c->to_c) > 0 || c->u_in.ready > c->u_in.sent);
 	bool to_u = open && (kg_obuf_pending(&c->to_u) > 0 || c->c_in.ready > c->c_in.sent);
 	watcher_set(loop, &c->c_rd, c_more || (to_c && c->cs.write_wants_read));
 	watcher_set(loop, &c->c_wr, (to_c && !c->cs.write_wants_read) ||
@@ -310,6 +332,28 @@ static int principal_from_cert(struct kg_conn *c)
 	return 0;
 }
 
+/* The client side is ready (TCP accepted, TLS done): with SASL the
+ * gateway authenticates the client first; otherwise it connects upstream
+ * right away. */
+static void begin(struct kg_conn *c)
+{
+	const struct kg_config *cfg = c->w->gw->cfg;
+	ev_timer_stop(c->w->loop, &c->timer);
+	if (cfg->auth.mode == KG_AUTH_SASL) {
+		c->auth_state = KG_AS_INITIAL;
+		c->state = KG_CONN_AUTHENTICATING;
+		ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
+		ev_timer_start(c->w->loop, &c->timer);
+		conn_pump(c);
+		return;
+	}
+	ev_timer_set(&c->timer, cfg->connect_timeout_ms / 1000.0, 0.0);
+	ev_timer_start(c->w->loop, &c->timer);
+	c->state = KG_CONN_CONNECTING;
+	if (start_connect(c) == 0)
+		conn_pump(c);
+}
+
 static void handshake_step(struct kg_conn *c)
 {
 	int rc = kg_stream_handshake(&c->cs);
@@ -340,12 +384,7 @@ static void handshake_step(struct kg_conn *c)
 	/* The rules were needed only now; the SSL keeps its own context. */
 	kg_tls_server_release(c->tls);
 	c->tls = NULL;
-	ev_timer_stop(c->w->loop, &c->timer);
-	ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
-	ev_timer_start(c->w->loop, &c->timer);
-	c->state = KG_CONN_CONNECTING;
-	if (start_connect(c) == 0)
-		conn_pump(c);
+	begin(c);
 }
 
 static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
@@ -445,6 +484,11 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		kg_conn_close(c, "TLS handshake timed out");
 		return;
 	}
+	if (c->auth_state == KG_AS_FAILED) {
+		kg_authn_delay_over(c);
+		conn_pump(c);
+		return;
+	}
 	if (c->state == KG_CONN_CONNECTING) {
 		kg_conn_close(c, "upstream connect timed out");
 		return;
@@ -533,6 +577,8 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	c->node_id = node_id;
 	c->sni = sni;
 	kg_net_addr_str(peer, c->peer, sizeof(c->peer));
+	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							     : sizeof(struct sockaddr_in));
 	kc_arena_init(&c->arena);
 	c->last_active = ev_now(w->loop);
 	c->next = w->conns;
@@ -548,6 +594,10 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	c->timer.data = c;
 	log_debug("conn %llu from %s on node %d", (unsigned long long)c->id, c->peer, node_id);
 
+	if (cfg->auth.mode == KG_AUTH_SASL && kg_limiter_blocked(peer)) {
+		kg_conn_close(c, "address blocked after repeated authentication failures");
+		return;
+	}
 	if (cfg->tls.enabled) {
 		c->tls = kg_tls_server_acquire();
 		c->cs.ssl = c->tls ? SSL_new(c->tls->ctx) : NULL;
@@ -564,7 +614,5 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		return;
 	}
 	snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
-	ev_timer_set(&c->timer, cfg->connect_timeout_ms / 1000.0, 0.0);
-	ev_timer_start(w->loop, &c->timer);
-	start_connect(c);
+	begin(c);
 }

@@ -11,6 +11,7 @@
  */
 #include "exchange.h"
 #include "apis.h"
+#include "authn.h"
 #include "codec.h"
 #include "log.h"
 #include "rewrite.h"
@@ -22,6 +23,8 @@
 
 #define API_PRODUCE 0
 #define API_API_VERSIONS 18
+#define API_SASL_HANDSHAKE 17
+#define API_SASL_AUTHENTICATE 36
 
 static inline uint32_t be32(const uint8_t *p)
 {
@@ -79,9 +82,10 @@ int kg_exchange_emit_local(struct kg_conn *c)
 	return 0;
 }
 
-/* Queues a gateway-made response frame behind the pending ones. */
-static int queue_local(struct kg_conn *c, int32_t corr, int16_t key,
-		       int16_t ver, uint8_t *frame, long len)
+/* Queues a gateway-made response frame behind the pending ones; takes
+ * ownership of frame. */
+int kg_exchange_queue_local(struct kg_conn *c, int32_t corr, int16_t key,
+			    int16_t ver, uint8_t *frame, long len)
 {
 	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
 				 .local = frame, .local_len = (uint32_t)len };
@@ -115,6 +119,8 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 				    const char **reason)
 {
 	*forward_len = len;
+	if (c->auth_state != KG_AS_NONE && c->auth_state != KG_AS_COMPLETE)
+		return kg_authn_request(c, frame, len, reason);
 	const uint8_t *body = frame + 4;
 	size_t blen = len - 4;
 	int16_t key, ver;
@@ -123,6 +129,16 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		*reason = "malformed request header";
 		return KG_CLOSE;
 	}
+	if (c->auth_state == KG_AS_COMPLETE) {
+		if (key == API_SASL_HANDSHAKE || key == API_SASL_AUTHENTICATE)
+			return kg_authn_request(c, frame, len, reason);
+		/* KIP-368: past its lifetime a session may only re-authenticate;
+		 * anything else closes it without an answer, as a broker does. */
+		if (c->session_expiry > 0 && ev_now(c->w->loop) > c->session_expiry) {
+			*reason = "session expired without re-authentication";
+			return KG_CLOSE;
+		}
+	}
 	if (key == API_API_VERSIONS && ver > kg_api_max_version(API_API_VERSIONS)) {
 		/* Cutting the frame out needs nothing before it unsent. */
 		if (c->c_in.ready != c->c_in.sent)
@@ -130,7 +146,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		c->requests++;
 		uint8_t *resp;
 		long rlen = kg_apiversions_unsupported(corr, &resp);
-		if (rlen < 0 || queue_local(c, corr, key, ver, resp, rlen) < 0) {
+		if (rlen < 0 || kg_exchange_queue_local(c, corr, key, ver, resp, rlen) < 0) {
 			*reason = "out of memory";
 			return KG_CLOSE;
 		}

@@ -31,6 +31,11 @@ int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame);
  * Returns 0, or 1 when blocked behind unsent pass-through bytes. */
 int kg_exchange_emit_local(struct kg_conn *c);
 
+/* Queues a gateway-made response frame (owned, malloc'd) behind the
+ * responses still pending, so the client sees them in order. */
+int kg_exchange_queue_local(struct kg_conn *c, int32_t corr, int16_t key,
+			    int16_t ver, uint8_t *frame, long len);
+
 /* In-flight ring. */
 int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e);
 void kg_inflight_clear(struct kg_conn *c);

@@ -1,11 +1,15 @@
 /* main.c - command line: run, check, --help, --version. */
 #define _GNU_SOURCE
+#include "cli_user.h"
 #include "codec.h"
 #include "config.h"
 #include "conn.h"
+#include "limiter.h"
 #include "log.h"
 #include "refresh.h"
 #include "router.h"
+#include "sasl.h"
+#include "users.h"
 #include "tls.h"
 #include "version.h"
 #include "worker.h"
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +32,8 @@ static void usage(FILE *f)
 		"Usage:\n"
 		"  kafka-gateway run -c FILE     run the gateway with config FILE\n"
 		"  kafka-gateway check -c FILE   validate config FILE and exit\n"
+		"  kafka-gateway user add|set-password|remove|list --users FILE [NAME]\n"
+		"                                manage SASL/SCRAM users (see README)\n"
 		"  kafka-gateway --help          this text\n"
 		"  kafka-gateway --version       print the version\n"
 		"\n"
@@ -57,18 +64,61 @@ static struct kg_config *load(int argc, char **argv)
 		fprintf(stderr, "kafka-gateway: invalid configuration: %s\n", err);
 		exit(1);
 	}
-	/* Certificates and keys are part of the configuration: load them now
-	 * so that `check` and a bad start fail the same way. */
+	/* Certificates, keys and the users file are part of the
+	 * configuration: load them now so that `check` and a bad start fail
+	 * the same way. */
 	if (kg_tls_init(c, kg_conn_sni, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
 		exit(1);
 	}
+	if (c->auth.mode == KG_AUTH_SASL) {
+		struct kg_users *u = kg_users_load(c->auth.users_file, err, sizeof(err));
+		if (!u || kg_sasl_init(err, sizeof(err)) < 0) {
+			fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+			exit(1);
+		}
+		kg_users_swap(u);
+	}
 	return c;
+}
+
+static long long file_mtime_ns(const char *path)
+{
+	struct stat st;
+	if (!path || stat(path, &st) != 0)
+		return 0;
+	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* Newest change among the files the gateway reloads. */
+static long long watched_mtime(const struct kg_config *cfg)
+{
+	long long a = kg_tls_files_mtime(cfg), b = file_mtime_ns(cfg->auth.users_file);
+	return a > b ? a : b;
+}
+
+/* Builds new TLS contexts and a new credential set; each is swapped in
+ * only when it loaded completely, else the old one stays. */
+static void reload(const struct kg_config *cfg)
+{
+	kg_tls_reload(cfg);
+	if (cfg->auth.mode != KG_AUTH_SASL)
+		return;
+	char err[512];
+	struct kg_users *u = kg_users_load(cfg->auth.users_file, err, sizeof(err));
+	if (!u) {
+		log_error("users reload failed, keeping the current users: %s", err);
+		return;
+	}
+	kg_users_swap(u);
+	log_info("users reloaded from %s", cfg->auth.users_file);
 }
 
 static int cmd_run(struct kg_config *cfg)
 {
 	kg_log_set_level((enum kg_log_level)cfg->log_level);
+	kg_limiter_configure(cfg->auth.max_failures, cfg->auth.failure_window_ms,
+			     cfg->auth.block_ms);
 	struct kg_gateway gw = { .cfg = cfg };
 	kg_router_init(&gw.router, cfg);
 	gw.router.on_new_node = kg_workers_wake;
@@ -101,26 +151,26 @@ static int cmd_run(struct kg_config *cfg)
 	/* Signals, and a look at the TLS files every few seconds so that a
 	 * renewed certificate (cert-manager, a mounted Secret) is picked up
 	 * without a SIGHUP. */
-	long long tls_loaded = kg_tls_files_mtime(cfg), tls_seen = tls_loaded;
+	long long tls_loaded = watched_mtime(cfg), tls_seen = tls_loaded;
 	for (;;) {
 		struct timespec poll = { .tv_sec = 5 };
 		int sig = sigtimedwait(&set, NULL, &poll);
 		if (sig < 0) {
 			/* Reload once a change has stood still for one period,
 			 * so a file caught half-written is not taken. */
-			long long m = kg_tls_files_mtime(cfg);
+			long long m = watched_mtime(cfg);
 			if (m != tls_loaded && m == tls_seen) {
-				log_info("TLS files changed on disk: reloading");
+				log_info("TLS or users files changed on disk: reloading");
 				tls_loaded = m;
-				kg_tls_reload(cfg);
+				reload(cfg);
 			}
 			tls_seen = m;
 			continue;
 		}
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: reloading TLS certificates");
-			tls_loaded = tls_seen = kg_tls_files_mtime(cfg);
-			kg_tls_reload(cfg);
+			log_info("SIGHUP: reloading TLS certificates and users");
+			tls_loaded = tls_seen = watched_mtime(cfg);
+			reload(cfg);
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
@@ -148,6 +198,8 @@ int main(int argc, char **argv)
 		printf("kafka-gateway %s (Kafka protocol: %zu APIs)\n", KG_VERSION, kc_napis);
 		return 0;
 	}
+	if (strcmp(argv[1], "user") == 0)
+		return kg_cli_user(argc, argv);
 	if (strcmp(argv[1], "check") == 0) {
 		struct kg_config *c = load(argc, argv);
 		printf("%s: configuration is valid\n", c->path);

@@ -14,6 +14,7 @@
 #include "apis.h"
 #include "codec.h"
 #include "config.h"
+#include "frame.h"
 #include "log.h"
 #include "router.h"
 
@@ -219,23 +220,7 @@ long kg_apiversions_unsupported(int32_t corr, uint8_t **out)
 	kc_get(e, "ApiKey")->u.i = API_API_VERSIONS;
 	kc_get(e, "MinVersion")->u.i = kg_api_min_version(API_API_VERSIONS);
 	kc_get(e, "MaxVersion")->u.i = kg_api_max_version(API_API_VERSIONS);
-	int64_t body = kc_encoded_size(o, 0, false);
-	if (body < 0)
-		goto out;
-	size_t len = 4 + kc_response_header_size(0) + (size_t)body;
-	uint8_t *p = malloc(len);
-	if (!p)
-		goto out;
-	uint32_t sz = (uint32_t)(len - 4);
-	p[0] = (uint8_t)(sz >> 24); p[1] = (uint8_t)(sz >> 16);
-	p[2] = (uint8_t)(sz >> 8); p[3] = (uint8_t)sz;
-	size_t h = kc_write_response_header(p + 4, 0, corr);
-	if (kc_encode(o, 0, false, p + 4 + h, (size_t)body) != body) {
-		free(p);
-		goto out;
-	}
-	*out = p;
-	total = (long)len;
+	total = kg_frame_response(API_API_VERSIONS, 0, corr, o, out);
 out:
 	kc_arena_free(&a);
 	return total;

@@ -1,0 +1,117 @@
+/* users.h - SASL credential store and SCRAM key derivation (see users-t.h).
+ * Link with -ljansson -lcrypto -pthread. */
+#ifndef KG_USERS_H
+#define KG_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "users-t.h"
+
+/* "SCRAM-SHA-256" / "SCRAM-SHA-512", or NULL for another value. */
+const char *kg_scram_mech_name(int mech);
+/* The enum kg_scram_mech for an exact (case-sensitive) name, or -1. */
+int kg_scram_mech_parse(const char *name);
+/* Hash output size: 32 or 64; 0 for an unknown mech. */
+size_t kg_scram_keylen(int mech);
+
+/*
+ * Derives a credential from a password: SaltedPassword = PBKDF2-HMAC-H(
+ * password, salt, iterations) (no SASLprep: the bytes as given, like
+ * Kafka), StoredKey = H(HMAC(SP,"Client Key")), ServerKey = HMAC(SP,
+ * "Server Key"). Fills out (present = 1, fake = 0). Returns 0, or -1 on a
+ * bad argument (iterations outside 4096..16384, salt empty or longer than
+ * KG_SCRAM_SALT_MAX) or an OpenSSL failure. Intermediate secrets are
+ * wiped.
+ */
+int kg_scram_derive(int mech, const char *password, size_t pwlen, const uint8_t *salt,
+		    size_t saltlen, uint32_t iterations, struct kg_scram_cred *out);
+
+/*
+ * For PLAIN: 1 when password derives to c's StoredKey (compared with
+ * CRYPTO_memcmp), else 0. Always does the full PBKDF2, also for a fake
+ * credential (which then returns 0), so an unknown user costs the same
+ * time as a wrong password.
+ */
+int kg_scram_check_password(const struct kg_scram_cred *c, const char *password, size_t pwlen);
+
+/* Fills buf with n random bytes (OpenSSL RAND). Returns 0 or -1. */
+int kg_scram_random_salt(uint8_t *buf, size_t n);
+
+/* Standard base64 with padding. encode: writes a NUL-terminated string,
+ * returns its length or -1 when out is too small. decode: strict (no
+ * whitespace, canonical padding), returns the byte count or -1. */
+long kg_b64_encode(const uint8_t *in, size_t inlen, char *out, size_t outlen);
+long kg_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
+
+/* 1 when name (len bytes) is a valid user name: 1..KG_USER_NAME_MAX
+ * bytes of UTF-8 (shortest form, no surrogates) without control
+ * characters or NUL. */
+int kg_user_name_valid(const char *name, size_t len);
+
+/* An empty, unshared set (refs = 1), e.g. for the CLI's new file. */
+struct kg_users *kg_users_new(void);
+
+/*
+ * Reads and validates a users file. Returns a set with one reference, or
+ * NULL with a message in err that names the file, the JSON Pointer of the
+ * offending value (RFC 6901, e.g. /users/alice/SCRAM-SHA-512/iterations)
+ * and the problem. Refuses a file that is not a regular file or whose mode
+ * gives group or other any access (it holds password verifiers, like an
+ * ssh private key). errno is ENOENT on return when the file is missing,
+ * so the CLI can start a new one.
+ */
+struct kg_users *kg_users_load(const char *path, char *err, size_t errlen);
+
+/*
+ * Writes u to path atomically: a temporary file in the same directory
+ * with mode 0600, fsync, rename over path, fsync of the directory. A
+ * reader never sees a partial file. Returns 0, or -1 with a message.
+ */
+int kg_users_save(const struct kg_users *u, const char *path, char *err, size_t errlen);
+
+/* Takes a reference (u may be NULL). Returns u. */
+struct kg_users *kg_users_acquire(struct kg_users *u);
+/* Drops a reference; the last one frees the set and wipes its keys. */
+void kg_users_release(struct kg_users *u);
+
+/*
+ * Makes u the process-wide current set, taking over the caller's
+ * reference, and drops the current set's own reference to the previous
+ * one (holders keep using it until they release). u may be NULL (SASL off).
+ * Build the new set first and swap only when it loaded.
+ */
+void kg_users_swap(struct kg_users *u);
+/* The current set with a reference taken, or NULL. */
+struct kg_users *kg_users_current(void);
+
+/* The user named name, or NULL. */
+const struct kg_user *kg_users_find(const struct kg_users *u, const char *name);
+
+/*
+ * The credential to run a SCRAM exchange with for (user, mech). When the
+ * user is unknown or has no credential for mech, fills *fake with a
+ * deterministic made-up credential (salt = HMAC(per-process secret, mech,
+ * user) of the most common salt length, the most common iteration count,
+ * keys that never verify, fake = 1) and returns fake: the exchange then
+ * runs the same way and fails at the proof, so user names cannot be probed.
+ * NULL only for a bad mech.
+ */
+const struct kg_scram_cred *kg_users_scram(const struct kg_users *u, const char *user, int mech,
+					   struct kg_scram_cred *fake);
+
+/* The credential PLAIN checks a password of user against: SCRAM-SHA-512 if
+ * the user has one, else SCRAM-SHA-256, else a fake as above. */
+const struct kg_scram_cred *kg_users_plain(const struct kg_users *u, const char *user,
+					   struct kg_scram_cred *fake);
+
+/*
+ * Mutation, only on a set nobody else holds yet (the CLI's copy).
+ * put: adds or replaces name with the present entries of cred[] (at least
+ * one). remove: 0, or -1 when there is no such user. put returns 0, or -1
+ * on an invalid name, no credential, or out of memory.
+ */
+int kg_users_put(struct kg_users *u, const char *name,
+		 const struct kg_scram_cred cred[KG_SCRAM_NMECH]);
+int kg_users_remove(struct kg_users *u, const char *name);
+
+#endif
