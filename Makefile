@@ -124,13 +124,9 @@ certs:
 	certs/mkcerts.sh build/certs
 
 # ---- a working gateway in front of a local Kafka ----
-run: deps all
+run: deps all certs
 	tests/kafka/kafka-bed.sh up $(KAFKA_VERSION)
-	@echo
-	@echo "Kafka $(KAFKA_VERSION) is up (brokers 127.0.0.1:29092-29094, not for clients)."
-	@echo "Gateway bootstrap: localhost:9092   e.g.  kcat -b localhost:9092 -L"
-	@echo "Stop with Ctrl-C; 'make kafka-down' stops Kafka."
-	@echo
+	tests/demo/prepare.sh
 	build/kafka-gateway run -c conf/gateway.json
 
 bench: deps all
