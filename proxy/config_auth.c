@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void load_mechanisms(struct vctx *v, struct kg_auth_cfg *a, json_t *o)
 {
@@ -89,9 +88,8 @@ void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen)
 	if (a->mode != KG_AUTH_SASL)
 		return;
 	load_mechanisms(v, a, o);
+	/* Read (and its mode checked) by kg_users_load at start and by check. */
 	a->users_file = kg_get_str(v, o, "users_file", jp, NULL, 1);
-	if (a->users_file && access(a->users_file, R_OK) != 0)
-		kg_verr(v, "$.listen.auth.users_file", "cannot read file %s", a->users_file);
 	if ((a->mechanisms & KG_SASL_MECH_BIT(KG_SASL_PLAIN)) && !c->tls.enabled &&
 	    !a->allow_plain_without_tls)
 		kg_verr(v, "$.listen.auth.mechanisms",

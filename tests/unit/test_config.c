@@ -87,6 +87,12 @@ static void test_shipped_gateway_json_loads(void **state)
 	assert_int_equal(c->idle_timeout_ms, 600000);
 	assert_int_equal(c->max_inflight, 1024);
 	assert_int_equal(c->max_connections, 10000);
+	assert_true(c->tls.enabled);
+	assert_string_equal(c->tls.cert_file, "build/certs/server.pem");
+	assert_int_equal(c->tls.client_auth, KG_CLIENT_AUTH_NONE);
+	assert_int_equal(c->auth.mode, KG_AUTH_SASL);
+	assert_string_equal(c->auth.users_file, "build/demo/users.json");
+	assert_int_equal(c->auth.session_lifetime_ms, 3600000);
 	kg_config_free(c);
 }
 
