@@ -519,28 +519,29 @@ static void fake_key_init(void)
 	fake_key_ok = RAND_bytes(fake_key, sizeof(fake_key)) == 1;
 }
 
-/* 64 bytes of HMAC-SHA512(per-process key, label | mech | counter |
- * SHA-512(user)): deterministic per user for the life of the process,
- * unpredictable to anyone else. */
-static void fake_block(const char *label, int mech, uint8_t ctr, const char *user, uint8_t out[64])
+/* 64 bytes of HMAC-SHA512(per-process key, mech | counter | SHA-512(user)):
+ * deterministic per user for the life of the process, unpredictable to
+ * anyone else. */
+static void fake_block(int mech, uint8_t ctr, const uint8_t uh[64], uint8_t out[64])
 {
-	uint8_t msg[16 + 2 + 64];
-	size_t ll = strlen(label);
+	uint8_t msg[2 + 64];
 	unsigned int hl = 0;
-	memset(msg, 0, sizeof(msg));
-	memcpy(msg, label, ll < 16 ? ll : 16);
-	msg[16] = (uint8_t)mech;
-	msg[17] = ctr;
-	if (!EVP_Digest(user, strlen(user), msg + 18, &hl, EVP_sha512(), NULL) ||
-	    !HMAC(EVP_sha512(), fake_key, sizeof(fake_key), msg, sizeof(msg), out, &hl))
-		RAND_bytes(out, 64); /* keeps "never verifies"; only the salt's
-		                        stability is lost, on an OpenSSL failure */
+	msg[0] = (uint8_t)mech;
+	msg[1] = ctr;
+	memcpy(msg + 2, uh, 64);
+	if (!HMAC(EVP_sha512(), fake_key, sizeof(fake_key), msg, sizeof(msg), out, &hl))
+		RAND_bytes(out, 64); /* only the salt's stability is lost, on an
+		                        OpenSSL failure */
 }
 
+/* The made-up credential for (user, mech). Its keys are random: they are
+ * never shown to anyone and no proof can match them (kg_scram_check_password
+ * and the SASL layer also refuse fake = 1 outright). */
 static void fake_cred(const struct kg_users *u, const char *user, int mech,
 		      struct kg_scram_cred *f)
 {
-	uint8_t blk[64];
+	uint8_t uh[64], blk[64];
+	unsigned int hl = 0;
 	pthread_once(&fake_once, fake_key_init);
 	memset(f, 0, sizeof(*f));
 	f->present = 1;
@@ -551,41 +552,49 @@ static void fake_cred(const struct kg_users *u, const char *user, int mech,
 	f->saltlen = u ? u->fake_saltlen[mech] : KG_SCRAM_SALT_DEFAULT;
 	if (!fake_key_ok) /* no key: still never verifies, salt not stable */
 		RAND_bytes(fake_key, sizeof(fake_key));
+	if (!EVP_Digest(user, strlen(user), uh, &hl, EVP_sha512(), NULL))
+		RAND_bytes(uh, sizeof(uh));
 	for (uint32_t off = 0, ctr = 0; off < f->saltlen; off += 64, ctr++) {
-		fake_block("salt", mech, (uint8_t)ctr, user, blk);
+		fake_block(mech, (uint8_t)ctr, uh, blk);
 		uint32_t n = f->saltlen - off < 64 ? f->saltlen - off : 64;
 		memcpy(f->salt + off, blk, n);
 	}
-	fake_block("stored", mech, 0, user, blk);
-	memcpy(f->stored_key, blk, f->keylen);
-	fake_block("server", mech, 0, user, blk);
-	memcpy(f->server_key, blk, f->keylen);
+	if (RAND_bytes(f->stored_key, KG_SCRAM_KEY_MAX) != 1 ||
+	    RAND_bytes(f->server_key, KG_SCRAM_KEY_MAX) != 1) {
+		memset(f->stored_key, 0xa5, sizeof(f->stored_key));
+		memset(f->server_key, 0x5a, sizeof(f->server_key));
+	}
 	OPENSSL_cleanse(blk, sizeof(blk));
 }
 
+/* The fake is computed for known users too and thrown away: the lookup
+ * then costs the same whether or not the user exists, so its timing tells
+ * nothing either. */
 const struct kg_scram_cred *kg_users_scram(const struct kg_users *u, const char *user, int mech,
 					   struct kg_scram_cred *fake)
 {
 	if (!kg_scram_keylen(mech) || !fake)
 		return NULL;
-	const struct kg_user *e = kg_users_find(u, user ? user : "");
+	const char *name = user ? user : "";
+	fake_cred(u, name, mech, fake);
+	const struct kg_user *e = kg_users_find(u, name);
 	if (e && e->cred[mech].present)
 		return &e->cred[mech];
-	fake_cred(u, user ? user : "", mech, fake);
 	return fake;
 }
 
 const struct kg_scram_cred *kg_users_plain(const struct kg_users *u, const char *user,
 					   struct kg_scram_cred *fake)
 {
-	const struct kg_user *e = kg_users_find(u, user ? user : "");
+	const char *name = user ? user : "";
+	if (!fake)
+		return NULL;
+	fake_cred(u, name, u ? u->plain_mech : KG_SCRAM_SHA_512, fake);
+	const struct kg_user *e = kg_users_find(u, name);
 	if (e && e->cred[KG_SCRAM_SHA_512].present)
 		return &e->cred[KG_SCRAM_SHA_512];
 	if (e && e->cred[KG_SCRAM_SHA_256].present)
 		return &e->cred[KG_SCRAM_SHA_256];
-	if (!fake)
-		return NULL;
-	fake_cred(u, user ? user : "", u ? u->plain_mech : KG_SCRAM_SHA_512, fake);
 	return fake;
 }
 

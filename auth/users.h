@@ -89,12 +89,14 @@ const struct kg_user *kg_users_find(const struct kg_users *u, const char *name);
 
 /*
  * The credential to run a SCRAM exchange with for (user, mech). When the
- * user is unknown or has no credential for mech, fills *fake with a
- * deterministic made-up credential (salt = HMAC(per-process secret, mech,
- * user) of the most common salt length, the most common iteration count,
- * keys that never verify, fake = 1) and returns fake: the exchange then
- * runs the same way and fails at the proof, so user names cannot be probed.
- * NULL only for a bad mech.
+ * user is unknown or has no credential for mech, returns fake, filled with
+ * a made-up credential: salt = HMAC-SHA512(per-process random key, mech,
+ * SHA-512(user)) cut to the most common salt length (so the same for every
+ * attempt on that name while the process lives), the most common iteration
+ * count, random keys, fake = 1. The exchange then runs the same way and
+ * fails at the proof, so user names cannot be probed. *fake is computed for
+ * known users as well (same cost either way). NULL only for a bad mech or
+ * fake == NULL.
  */
 const struct kg_scram_cred *kg_users_scram(const struct kg_users *u, const char *user, int mech,
 					   struct kg_scram_cred *fake);

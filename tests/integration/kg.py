@@ -653,3 +653,155 @@ def remove_hosts_entries(tag: str):
             f.seek(0)
             f.writelines(keep)
             f.truncate()
+
+
+# ---------------------------------------------------------------------------------------------
+# SASL at the gateway: users file (kafka-gateway user ...), raw SaslHandshake/SaslAuthenticate
+# exchanges, a SCRAM client (RFC 5802 as Kafka speaks it)
+
+API_METADATA, API_PRODUCE = 3, 0
+API_SASL_HANDSHAKE, API_SASL_AUTHENTICATE = 17, 36
+ERR_UNSUPPORTED_SASL_MECHANISM, ERR_ILLEGAL_SASL_STATE, ERR_SASL_AUTHENTICATION_FAILED = 33, 34, 58
+
+
+def users_cmd(binary: Path, users_file: Path, *args, password: str | None = None) -> subprocess.CompletedProcess:
+    """`kafka-gateway user ARGS... --users FILE` (the password, if any, on stdin)."""
+    cmd = [str(binary), "user", args[0], "--users", str(users_file)]
+    if password is not None:
+        cmd.append("--password-stdin")
+    cmd += [str(a) for a in args[1:]]
+    return run(cmd, input=None if password is None else (password + "\n").encode(), timeout=60)
+
+
+def _str16(s: str | None) -> bytes:
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def _compact_bytes(b: bytes | None) -> bytes:
+    return uvarint(0) if b is None else uvarint(len(b) + 1) + b
+
+
+def sasl_handshake_request(corr: int, mechanism: str, version: int = 1) -> bytes:
+    return frame(request_header(API_SASL_HANDSHAKE, version, corr) + _str16(mechanism))
+
+
+def parse_sasl_handshake_response(resp: bytes):
+    """Returns (correlation_id, error_code, [mechanisms])."""
+    corr, err, n = struct.unpack(">ihi", resp[:10])
+    pos, mechs = 10, []
+    for _ in range(max(n, 0)):
+        (ln,) = struct.unpack(">h", resp[pos:pos + 2])
+        mechs.append(resp[pos + 2:pos + 2 + ln].decode())
+        pos += 2 + ln
+    return corr, err, mechs
+
+
+def sasl_authenticate_request(corr: int, token: bytes, version: int = 1) -> bytes:
+    if version >= 2:
+        return frame(request_header(API_SASL_AUTHENTICATE, version, corr, flexible=True)
+                     + _compact_bytes(token) + uvarint(0))
+    return frame(request_header(API_SASL_AUTHENTICATE, version, corr) + struct.pack(">i", len(token)) + token)
+
+
+@dataclass
+class SaslAuthResponse:
+    corr: int
+    error: int
+    message: str | None
+    auth_bytes: bytes
+    session_lifetime_ms: int | None  # v1+
+
+
+def parse_sasl_authenticate_response(resp: bytes, version: int = 1) -> SaslAuthResponse:
+    (corr,) = struct.unpack(">i", resp[:4])
+    pos = 4
+    if version >= 2:
+        ntags, pos = read_uvarint(resp, pos)  # response header v1
+        for _ in range(ntags):
+            _t, pos = read_uvarint(resp, pos)
+            ln, pos = read_uvarint(resp, pos)
+            pos += ln
+        (err,) = struct.unpack(">h", resp[pos:pos + 2])
+        pos += 2
+        ln, pos = read_uvarint(resp, pos)
+        msg = None if ln == 0 else resp[pos:pos + ln - 1].decode()
+        pos += max(ln - 1, 0)
+        ln, pos = read_uvarint(resp, pos)
+        ab = resp[pos:pos + ln - 1]
+        pos += ln - 1
+    else:
+        err, ln = struct.unpack(">hh", resp[pos:pos + 4])
+        pos += 4
+        msg = None if ln < 0 else resp[pos:pos + ln].decode()
+        pos += max(ln, 0)
+        (ln,) = struct.unpack(">i", resp[pos:pos + 4])
+        ab = resp[pos + 4:pos + 4 + ln]
+        pos += 4 + ln
+    life = None
+    if version >= 1:
+        (life,) = struct.unpack(">q", resp[pos:pos + 8])
+    return SaslAuthResponse(corr, err, msg, ab, life)
+
+
+def metadata_request(corr: int, version: int) -> bytes:
+    """Metadata for all topics, no auto-creation, v1..v12."""
+    if version <= 8:
+        body = struct.pack(">i", -1)
+        if version >= 4:
+            body += b"\x00"
+        if version >= 8:
+            body += b"\x00\x00"
+        return frame(request_header(API_METADATA, version, corr) + body)
+    body = uvarint(0) + b"\x00" + (b"\x00" if version <= 10 else b"") + b"\x00" + uvarint(0)
+    return frame(request_header(API_METADATA, version, corr, flexible=True) + body)
+
+
+def produce_request(corr: int, version: int = 7) -> bytes:
+    """A well-formed, empty Produce (v3..v8): no transactional id, acks=1, no topics."""
+    return frame(request_header(API_PRODUCE, version, corr) + struct.pack(">hhii", -1, 1, 1000, 0))
+
+
+class ScramClient:
+    """The client side of SCRAM-SHA-256/512 (RFC 5802/7677, no channel binding), as Kafka's
+    ScramSaslClient: client-first, client-final, then verification of the server signature."""
+
+    def __init__(self, mechanism: str, user: str, password: str, nonce: str | None = None):
+        import base64
+        import hashlib
+        self.b64 = base64
+        self.hname = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
+        self.hash = getattr(hashlib, self.hname)
+        self.user, self.password = user, password
+        self.nonce = nonce or base64.b64encode(os.urandom(24)).decode().replace(",", "-")
+        self.server_signature = None
+
+    def _hmac(self, key: bytes, msg: bytes) -> bytes:
+        import hmac
+        return hmac.new(key, msg, self.hname).digest()
+
+    def first(self) -> bytes:
+        name = self.user.replace("=", "=3D").replace(",", "=2C")
+        self.first_bare = f"n={name},r={self.nonce}"
+        return ("n,," + self.first_bare).encode()
+
+    def final(self, server_first: bytes) -> bytes:
+        import hashlib
+        sf = server_first.decode()
+        attrs = dict(kv.split("=", 1) for kv in sf.split(","))
+        nonce, salt, it = attrs["r"], self.b64.b64decode(attrs["s"]), int(attrs["i"])
+        assert nonce.startswith(self.nonce) and len(nonce) > len(self.nonce), (
+            f"server nonce {nonce!r} does not extend the client nonce {self.nonce!r}")
+        salted = hashlib.pbkdf2_hmac(self.hname, self.password.encode(), salt, it)
+        client_key = self._hmac(salted, b"Client Key")
+        stored_key = self.hash(client_key).digest()
+        without_proof = f"c=biws,r={nonce}"
+        auth_msg = f"{self.first_bare},{sf},{without_proof}".encode()
+        proof = bytes(a ^ b for a, b in zip(client_key, self._hmac(stored_key, auth_msg)))
+        self.server_signature = self._hmac(self._hmac(salted, b"Server Key"), auth_msg)
+        return f"{without_proof},p={self.b64.b64encode(proof).decode()}".encode()
+
+    def verify(self, server_final: bytes) -> bool:
+        return server_final == b"v=" + self.b64.b64encode(self.server_signature)

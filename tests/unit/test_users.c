@@ -477,7 +477,7 @@ static void test_most_common_iterations(void **state)
 	uint8_t salt[30] = {0};
 	const unsigned it[] = {16384, 8192, 8192, 4096};
 	for (int i = 0; i < 4; i++) {
-		char n[8];
+		char n[16];
 		memset(c, 0, sizeof(c));
 		snprintf(n, sizeof(n), "u%d", i);
 		assert_int_equal(kg_scram_derive(KG_SCRAM_SHA_512, "p", 1, salt, 30, it[i],
