@@ -405,7 +405,7 @@ enum kg_verdict kg_authn_request(struct kg_conn *c, const uint8_t *frame, size_t
 			*reason = "unparseable request during authentication";
 			return KG_CLOSE;
 		}
-		return fail(c, "not a Kafka request before authentication", true);
+		return fail(c, "not a Kafka request before authentication", false);
 	}
 	c->requests++;
 	switch (c->auth_state) {
@@ -422,7 +422,7 @@ enum kg_verdict kg_authn_request(struct kg_conn *c, const uint8_t *frame, size_t
 			*reason = "second ApiVersions before authentication";
 			return KG_CLOSE;
 		}
-		return fail(c, "request before authentication", true);
+		return fail(c, "request before authentication", false);
 	case KG_AS_AUTHENTICATE:
 		if (key == API_SASL_AUTHENTICATE && ver <= sasl_api_max(API_SASL_AUTHENTICATE))
 			return authenticate(c, ver, corr, req, reason);
