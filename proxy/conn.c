@@ -276,6 +276,17 @@ static int read_side(struct kg_conn *c, bool client)
 	if (client ? !client_readable(c) : c->u_in.len >= c->u_in.cap)
 		return conn_pump(c);
 	long n = kg_sbuf_recv(b, s);
+	/* TLS: drain what OpenSSL already holds while there is room; each
+	 * call then costs no system call. */
+	while (n > 0 && s->ssl && kg_stream_pending(s) && b->len < b->cap) {
+		long m = kg_sbuf_recv(b, s);
+		if (m <= 0) {
+			if (m == 0 || m == -1)
+				n = m;
+			break;
+		}
+		n += m;
+	}
 	if (n == 0 || n == -1) {
 		if (!client) {
 			/* Hand the client what the broker already said. */

@@ -90,7 +90,9 @@ long kg_stream_writev(struct kg_stream *s, const struct iovec *iov, int n)
 
 int kg_stream_pending(const struct kg_stream *s)
 {
-	return s->ssl ? SSL_pending(s->ssl) : 0;
+	/* With read-ahead, OpenSSL may hold whole records not yet decrypted:
+	 * SSL_has_pending sees those too, SSL_pending only decrypted bytes. */
+	return s->ssl ? (SSL_pending(s->ssl) > 0 || SSL_has_pending(s->ssl)) : 0;
 }
 
 int kg_stream_handshake(struct kg_stream *s)

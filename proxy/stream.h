@@ -17,7 +17,8 @@ long kg_stream_read(struct kg_stream *s, uint8_t *buf, size_t len);
 /* Writes the iovecs in order. Returns bytes written (possibly fewer than
  * asked), -1 on error, -2 when nothing could be written yet. */
 long kg_stream_writev(struct kg_stream *s, const struct iovec *iov, int n);
-/* Bytes already decrypted inside OpenSSL: the socket will not signal them. */
+/* Non-zero when OpenSSL holds input (decrypted or read ahead): the socket
+ * will not signal it. */
 int kg_stream_pending(const struct kg_stream *s);
 /* Runs the TLS handshake on. 1 done, 0 in progress (see the flags), -1
  * failed. */

@@ -60,6 +60,19 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* I/O settings shared by both sides. Read-ahead with a large buffer: a
+ * produce request arrives as several 16 KiB records, and without it every
+ * record costs two read(2) calls (header, then body) - measured as the
+ * main cost of TLS produce. Buffers are kept (no RELEASE_BUFFERS): freeing
+ * and reallocating them per record costs more than the memory saves. */
+static void tune_io(SSL_CTX *ctx)
+{
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 128 * 1024);
+}
+
 static SSL_CTX *server_ctx_build(const struct kg_tls_cfg *t, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -70,8 +83,7 @@ static SSL_CTX *server_ctx_build(const struct kg_tls_cfg *t, char *err, size_t e
 	SSL_CTX_set_min_proto_version(ctx, t->min_version);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 				 SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	tune_io(ctx);
 	if (SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
 		ssl_errstr("ciphers", t->ciphers, err, errlen);
 		goto fail;
@@ -138,8 +150,7 @@ static SSL_CTX *upstream_ctx_build(const struct kg_upstream_tls_cfg *t, char *er
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	tune_io(ctx);
 	if (SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
 		ssl_errstr("cannot load upstream CA file", t->ca_file, err, errlen);
 		goto fail;
