@@ -51,7 +51,7 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
-	@$(PYTHON) -c 'import confluent_kafka, pytest' 2>/dev/null || \
+	@$(PYTHON) -c 'import confluent_kafka, pytest, kafka' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 	@for v in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh fetch $$v || exit 1; done
 

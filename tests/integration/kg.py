@@ -787,13 +787,18 @@ class ScramClient:
         self.first_bare = f"n={name},r={self.nonce}"
         return ("n,," + self.first_bare).encode()
 
-    def final(self, server_first: bytes) -> bytes:
+    def final(self, server_first: bytes, nonce_prefix: str = "") -> bytes:
+        """nonce_prefix: sent before the server's nonce in client-final's r= (the proof covers
+        the message as sent). nonce_prefix=self.nonce is what librdkafka before 2.6.1 sends,
+        r=<cnonce><cnonce><snonce>: Kafka 3.8.1-3.9 accept it (endsWith), Kafka 4.x and the
+        gateway refuse it (equals)."""
         import hashlib
         sf = server_first.decode()
         attrs = dict(kv.split("=", 1) for kv in sf.split(","))
         nonce, salt, it = attrs["r"], self.b64.b64decode(attrs["s"]), int(attrs["i"])
         assert nonce.startswith(self.nonce) and len(nonce) > len(self.nonce), (
             f"server nonce {nonce!r} does not extend the client nonce {self.nonce!r}")
+        nonce = nonce_prefix + nonce
         salted = hashlib.pbkdf2_hmac(self.hname, self.password.encode(), salt, it)
         client_key = self._hmac(salted, b"Client Key")
         stored_key = self.hash(client_key).digest()
