@@ -139,8 +139,10 @@ def _gateway_still_alive(request):
 @pytest.fixture
 def names(request):
     """Unique topic/group names per test."""
-    base = request.node.name.replace("[", "-").replace("]", "").replace("_", "-").lower()
-    base = "".join(ch for ch in base if ch.isalnum() or ch in "-.")[:60]
+    # The module name keeps same-named tests of different files apart.
+    module = request.node.module.__name__.replace("test_", "").replace("_", "-")
+    base = f"{module}-" + request.node.name.replace("[", "-").replace("]", "").replace("_", "-").lower()
+    base = "".join(ch for ch in base if ch.isalnum() or ch in "-.")[:150]
 
     class Names:
         def topic(self, suffix=""):

@@ -160,6 +160,10 @@ def test_acks0(kafka, gateway, names, client):
     gw = gateway.bootstrap
     topic = names.topic()
     kg.create_topic(gw, topic, 3, 3)
+    # With acks=0 a broker answers an error (e.g. a leader not elected yet)
+    # by closing the connection, and the records are lost by design: wait
+    # until every partition has its leader and full ISR first.
+    kg.wait_topic_ready(gw, topic, 3)
     n = 5000
     recs = [(f"a0-{i}".encode(), f"value-{i}".encode() * 3) for i in range(n)]
     if client == "confluent-kafka":
