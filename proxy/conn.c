@@ -23,6 +23,7 @@
 #include "codec.h"
 #include "config.h"
 #include "exchange.h"
+#include "frame.h"
 #include "limiter.h"
 #include "log.h"
 #include "net.h"
@@ -160,8 +161,7 @@ static int process(struct kg_conn *c, bool requests)
 			return 0;
 		}
 		const uint8_t *p = b->data + b->ready;
-		uint32_t size = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				(uint32_t)p[2] << 8 | p[3];
+		uint32_t size = kg_be32(p);
 		if (size == 0 || size > max || (size & 0x80000000u)) {
 			kg_conn_close(c, requests ? "request frame size out of range"
 						  : "response frame size out of range");
@@ -278,13 +278,12 @@ static int read_side(struct kg_conn *c, bool client)
 	long n = kg_sbuf_recv(b, s);
 	/* TLS: drain what OpenSSL already holds while there is room; each
 	 * call then costs no system call. */
+	/* An EOF or error met here is seen again on the next wake-up, after
+	 * what was read has been processed. */
 	while (n > 0 && s->ssl && kg_stream_pending(s) && b->len < b->cap) {
 		long m = kg_sbuf_recv(b, s);
-		if (m <= 0) {
-			if (m == 0 || m == -1)
-				n = m;
+		if (m <= 0)
 			break;
-		}
 		n += m;
 	}
 	if (n == 0 || n == -1) {

@@ -13,6 +13,7 @@
 #include "apis.h"
 #include "authn.h"
 #include "codec.h"
+#include "frame.h"
 #include "log.h"
 #include "rewrite.h"
 #include "sbuf.h"
@@ -25,11 +26,6 @@
 #define API_API_VERSIONS 18
 #define API_SASL_HANDSHAKE 17
 #define API_SASL_AUTHENTICATE 36
-
-static inline uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
 {
@@ -199,26 +195,16 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	return KG_FORWARD;
 }
 
-/* Encodes a rewritten response (header + body) into to_c. */
-static int encode_response(struct kg_conn *c, int hdr_ver, int32_t corr,
-			   const struct kc_obj *resp, int16_t ver, bool flex)
+/* Encodes a rewritten response (size, header, body) straight into to_c. */
+static int encode_response(struct kg_conn *c, int32_t corr, const struct kc_obj *resp,
+			   int16_t key, int16_t ver)
 {
-	int64_t body = kc_encoded_size(resp, ver, flex);
-	if (body < 0)
-		return -1;
-	size_t hlen = kc_response_header_size(hdr_ver);
-	size_t total = 4 + hlen + (size_t)body;
-	if (total > UINT32_MAX / 2)
-		return -1;
-	uint8_t *p = kg_obuf_extend(&c->to_c, total);
+	long len = kg_frame_response_len(key, ver, resp);
+	uint8_t *p = len < 0 ? NULL : kg_obuf_extend(&c->to_c, (size_t)len);
 	if (!p)
 		return -1;
-	uint32_t sz = (uint32_t)(total - 4);
-	p[0] = (uint8_t)(sz >> 24); p[1] = (uint8_t)(sz >> 16);
-	p[2] = (uint8_t)(sz >> 8); p[3] = (uint8_t)sz;
-	kc_write_response_header(p + 4, hdr_ver, corr);
-	if (kc_encode(resp, ver, flex, p + 4 + hlen, (size_t)body) != body) {
-		c->to_c.len -= total;
+	if (kg_frame_response_put(key, ver, corr, resp, p, len) < 0) {
+		c->to_c.len -= (size_t)len;
 		return -1;
 	}
 	return 0;
@@ -229,7 +215,7 @@ int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
 	if (c->qlen == 0)
 		return 0;
 	struct kg_inflight *e = &c->q[c->qhead];
-	if (e->local || (int32_t)be32(frame + 4) != e->corr ||
+	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr ||
 	    kg_rewrite_needed(e->api_key, e->version))
 		return 0;   /* the whole frame decides (or refuses) it */
 	inflight_pop(c);
@@ -244,7 +230,7 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		return KG_CLOSE;
 	}
 	struct kg_inflight *e = &c->q[c->qhead];
-	int32_t corr = (int32_t)be32(frame + 4);
+	int32_t corr = (int32_t)kg_be32(frame + 4);
 	if (e->local || corr != e->corr) {
 		*reason = "response out of order from broker";
 		return KG_CLOSE;
@@ -258,7 +244,6 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		return KG_WAIT;
 
 	int hv = kc_response_header_version(e->api_key, e->version);
-	bool flex = kc_response_flexible(e->api_key, e->version);
 	int32_t corr2;
 	size_t hlen;
 	struct kc_obj *resp;
@@ -279,7 +264,7 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		inflight_pop(c);
 		return KG_FORWARD;
 	}
-	if (encode_response(c, hv, corr, resp, e->version, flex) < 0) {
+	if (encode_response(c, corr, resp, e->api_key, e->version) < 0) {
 		*reason = "cannot encode rewritten response";
 		return KG_CLOSE;
 	}
