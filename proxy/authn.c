@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "authn.h"
 #include "apis.h"
+#include "audit.h"
 #include "codec.h"
 #include "config.h"
 #include "frame.h"
@@ -63,6 +64,8 @@ static enum kg_verdict fail(struct kg_conn *c, const char *why, bool count)
 	const struct kg_auth_cfg *a = auth_cfg(c);
 	log_warn("conn %llu %s: authentication failed: %s", (unsigned long long)c->id,
 		 c->peer, why);
+	kg_audit_auth(c, false, c->sasl || c->reauth ? kg_sasl_mech_name(c->sasl_mech) : NULL,
+		      why);
 	if (count && kg_limiter_fail((struct sockaddr *)&c->peer_sa))
 		log_warn("client address of conn %llu (%s) blocked for %u ms after repeated "
 			 "authentication failures", (unsigned long long)c->id, c->peer,
@@ -139,6 +142,8 @@ static enum kg_verdict api_versions(struct kg_conn *c, int16_t ver, int32_t corr
 		err->u.i = ERR_INVALID_REQUEST;
 		return reply(c, API_API_VERSIONS, ver, corr, o, reason);
 	}
+	if (ver >= 3)
+		kg_audit_client_software(c, req);
 	int16_t lo[KG_MAX_API_KEY + 1], hi[KG_MAX_API_KEY + 1];
 	int32_t n = 0;
 	for (int k = 0; k <= KG_MAX_API_KEY; k++) {
@@ -217,6 +222,7 @@ static enum kg_verdict handshake(struct kg_conn *c, int16_t ver, int32_t corr,
 		char clean[40];
 		log_warn("conn %llu %s: unsupported SASL mechanism '%s'", (unsigned long long)c->id,
 			 c->peer, kg_log_clean(mech, strlen(mech), clean, sizeof(clean)));
+		kg_audit_auth(c, false, clean, "unsupported SASL mechanism");
 		enum kg_verdict v = reply(c, API_SASL_HANDSHAKE, ver, corr, o, reason);
 		c->auth_state = KG_AS_FAILED;
 		c->close_after_flush = true;
@@ -252,6 +258,7 @@ static void authenticated(struct kg_conn *c, const char *user)
 	}
 	log_info("conn %llu %s: %sauthenticated as User:%s with %s", (unsigned long long)c->id,
 		 c->peer, c->reauth ? "re-" : "", clean, kg_sasl_mech_name(c->sasl_mech));
+	kg_audit_auth(c, true, kg_sasl_mech_name(c->sasl_mech), NULL);
 	c->session_expiry = a->session_lifetime_ms
 				    ? ev_now(c->w->loop) + a->session_lifetime_ms / 1000.0 : 0;
 	c->auth_state = KG_AS_COMPLETE;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct kg_audit_cfg;
+
 /* A host and port, e.g. one upstream bootstrap server. */
 struct kg_hostport {
 	char *host;                    /* name or address literal (no brackets) */
@@ -120,6 +122,12 @@ struct kg_config {
 	uint32_t idle_timeout_ms;      /* close connections idle this long */
 	uint32_t max_inflight;         /* pipelined requests per connection */
 	uint32_t max_connections;      /* client connections per worker */
+
+	/* acl: authorization */
+	char *acl_policy_file;         /* roles and rules (acl/policy.h) */
+
+	/* audit: the audit log (audit/audit-t.h) */
+	struct kg_audit_cfg *audit;    /* NULL when the section is absent */
 };
 
 #endif

@@ -157,6 +157,17 @@ static void load_limits(struct vctx *v, struct kg_config *c, json_t *l)
 					       10000, 0);
 }
 
+/* acl: required, so that a gateway is never started without deciding who
+ * may do what (an allow-everything policy has to be written on purpose). */
+static void load_acl(struct vctx *v, struct kg_config *c, json_t *a)
+{
+	static const char *const keys[] = { "policy_file", NULL };
+	if (!a)
+		return;
+	kg_check_keys(v, a, "$.acl", keys);
+	c->acl_policy_file = kg_get_str(v, a, "policy_file", "$.acl", NULL, 1);
+}
+
 struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 {
 	struct vctx v = { .file = path, .err = err, .errlen = errlen };
@@ -174,7 +185,8 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	static const char *const keys[] = { "workers", "log_level", "listen",
-					    "upstream", "limits", NULL };
+					    "upstream", "limits", "acl", "audit",
+					    NULL };
 	kg_check_keys(&v, root, "$", keys);
 	c->workers = (int)kg_get_int(&v, root, "workers", "$", 0, 256, 0, 0);
 	char *lvl = kg_get_str(&v, root, "log_level", "$", "info", 0);
@@ -191,6 +203,8 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 	if (u)
 		load_upstream(&v, c, u);
 	load_limits(&v, c, kg_get_obj(&v, root, "limits", "$", 0));
+	load_acl(&v, c, kg_get_obj(&v, root, "acl", "$", 1));
+	kg_config_load_audit(&v, c, root);
 	if (l && u)
 		kg_config_load_tls(&v, c, l, u);
 	if (l)
@@ -234,6 +248,8 @@ void kg_config_free(struct kg_config *c)
 	free(c->bootstrap);
 	kg_config_free_tls(c);
 	kg_config_free_auth(c);
+	free(c->acl_policy_file);
+	kg_config_free_audit(c);
 	free(c);
 }
 

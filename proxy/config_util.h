@@ -37,5 +37,8 @@ void kg_config_free_tls(struct kg_config *c);
 /* listen.auth (config_auth.c). */
 void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen);
 void kg_config_free_auth(struct kg_config *c);
+/* audit (config_audit.c). */
+void kg_config_load_audit(struct vctx *v, struct kg_config *c, json_t *root);
+void kg_config_free_audit(struct kg_config *c);
 
 #endif

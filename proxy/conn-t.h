@@ -31,6 +31,10 @@ struct kg_inflight {
 	int16_t version;               /* request api version */
 	uint8_t *local;                /* gateway-made response frame, or NULL */
 	uint32_t local_len;            /* length of local (with size prefix) */
+	uint8_t *merge;                /* encoded error items of the denied part
+	                                  of the request (authz.h), or NULL */
+	uint32_t merge_len;            /* length of merge */
+	uint8_t post;                  /* enum kg_authz_post bits */
 };
 
 enum kg_conn_state {
@@ -53,6 +57,8 @@ enum kg_auth_state {
 };
 
 struct kg_sasl_sess;
+struct kg_acl_subject;
+struct kg_audit_conn;
 
 struct kg_conn {
 	struct kg_worker *w;           /* owning worker (its loop) */
@@ -99,8 +105,13 @@ struct kg_conn {
 	ev_tstamp reauth_started;      /* when the last re-authentication began */
 	struct sockaddr_storage peer_sa; /* client address, for the limiter */
 
+	struct kg_acl_subject *acl;    /* the principal's view of the policy */
+	uint64_t acl_gen;              /* policy generation acl was built from */
+	void *authz_recs;              /* decisions awaiting kg_authz_commit */
+
 	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
 	uint64_t requests;             /* requests received */
+	struct kg_audit_conn *audit;   /* audit log state, NULL when off */
 };
 
 #endif

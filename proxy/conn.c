@@ -19,6 +19,8 @@
  */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "audit.h"
+#include "authz.h"
 #include "authn.h"
 #include "codec.h"
 #include "config.h"
@@ -67,6 +69,7 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 		 c->principal[0] ? c->principal : "-", reason,
 		 (unsigned long long)c->requests, (unsigned long long)c->bytes_c2u,
 		 (unsigned long long)c->bytes_u2c);
+	kg_audit_conn_close(c, reason);
 	ev_io_stop(w->loop, &c->c_rd);
 	ev_io_stop(w->loop, &c->c_wr);
 	ev_io_stop(w->loop, &c->u_rd);
@@ -81,6 +84,7 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	kg_obuf_free(&c->to_c);
 	kg_obuf_free(&c->to_u);
 	kg_inflight_clear(c);
+	kg_authz_release(c);
 	free(c->q);
 	kc_arena_free(&c->arena);
 	if (c->prev)
@@ -171,6 +175,7 @@ static int process(struct kg_conn *c, bool requests)
 		if (avail < total) {
 			if (!requests && avail >= 8 && kg_exchange_response_streamable(c, p)) {
 				c->u_stream_left = total;
+				kg_audit_responded(c);
 				continue;
 			}
 			if (kg_sbuf_reserve(b, total) < 0)
@@ -184,8 +189,12 @@ static int process(struct kg_conn *c, bool requests)
 		switch (v) {
 		case KG_FORWARD:
 			b->ready += fwd;
+			if (!requests)
+				kg_audit_responded(c);
 			break;
 		case KG_CONSUMED:
+			if (!requests)
+				kg_audit_responded(c);
 			/* exchange.c consumed it only with nothing before it
 			 * waiting, so the frame can simply be skipped. */
 			b->sent = b->ready = b->ready + total;
@@ -348,6 +357,7 @@ static int principal_from_cert(struct kg_conn *c)
 static void begin(struct kg_conn *c)
 {
 	const struct kg_config *cfg = c->w->gw->cfg;
+	kg_audit_conn_open(c);
 	ev_timer_stop(c->w->loop, &c->timer);
 	if (cfg->auth.mode == KG_AUTH_SASL) {
 		c->auth_state = KG_AS_INITIAL;
@@ -381,10 +391,14 @@ static void handshake_step(struct kg_conn *c)
 		kg_conn_close(c, why);
 		return;
 	}
+	kg_audit_tls_done(c);
 	if (principal_from_cert(c) < 0) {
+		kg_audit_auth(c, false, "TLS", "certificate maps to no principal");
 		kg_conn_close(c, "certificate maps to no principal");
 		return;
 	}
+	if (SSL_get0_peer_certificate(c->cs.ssl))
+		kg_audit_auth(c, true, "TLS", NULL);
 	const char *sni = SSL_get_servername(c->cs.ssl, TLSEXT_NAMETYPE_host_name);
 	char clean[256];
 	log_info("conn %llu %s: %s %s, principal %s, sni %s, node %d",
@@ -596,6 +610,7 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	kg_audit_conn_new(c);
 
 	ev_io_init(&c->c_rd, on_client_read, fd, EV_READ);
 	ev_io_init(&c->c_wr, on_client_write, fd, EV_WRITE);

@@ -11,7 +11,9 @@
  */
 #include "exchange.h"
 #include "apis.h"
+#include "audit.h"
 #include "authn.h"
+#include "authz.h"
 #include "codec.h"
 #include "frame.h"
 #include "log.h"
@@ -49,6 +51,7 @@ int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
 static void inflight_pop(struct kg_conn *c)
 {
 	free(c->q[c->qhead].local);
+	free(c->q[c->qhead].merge);
 	c->qhead = (c->qhead + 1) % c->qcap;
 	c->qlen--;
 }
@@ -108,6 +111,59 @@ static void strip_trailing(struct kg_conn *c, size_t len, size_t trailing)
 	f[2] = (uint8_t)(sz >> 8); f[3] = (uint8_t)sz;
 	c->c_in.ready += trailing;
 	c->c_in.sent = c->c_in.ready;
+}
+
+/* A request refused as a whole: the gateway's answer takes its turn. */
+static enum kg_verdict answer_local(struct kg_conn *c, int32_t corr, int16_t key,
+				    int16_t ver, struct kc_obj *resp, const char **reason)
+{
+	uint8_t *f;
+	long n = kg_frame_response(key, ver, corr, resp, &f);
+	if (n < 0 || kg_exchange_queue_local(c, corr, key, ver, f, n) < 0) {
+		*reason = "cannot encode an authorization error response";
+		return KG_CLOSE;
+	}
+	return KG_CONSUMED;
+}
+
+/* A response body (no header) in a malloc'd buffer. */
+static int encode_body(const struct kc_obj *o, int16_t key, int16_t ver, uint8_t **out,
+		       uint32_t *len)
+{
+	bool flex = kc_response_flexible(key, ver);
+	int64_t n = kc_encoded_size(o, ver, flex);
+	*out = n > 0 && n < INT32_MAX ? malloc((size_t)n) : NULL;
+	if (!*out || kc_encode(o, ver, flex, *out, (size_t)n) != n) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*len = (uint32_t)n;
+	return 0;
+}
+
+/* Sends the edited request: its original header bytes, then the body
+ * re-encoded, into to_u (nothing of c_in is waiting, see the caller). */
+static int forward_rewritten(struct kg_conn *c, const uint8_t *body,
+			     const struct kc_req_header *h, const struct kc_obj *req)
+{
+	bool flex = kc_request_flexible(h->api_key, h->api_version);
+	int64_t n = kc_encoded_size(req, h->api_version, flex);
+	if (n < 0 || (uint64_t)n + h->header_len > INT32_MAX)
+		return -1;
+	size_t total = 4 + h->header_len + (size_t)n;
+	uint8_t *p = kg_obuf_extend(&c->to_u, total);
+	if (!p)
+		return -1;
+	uint32_t sz = (uint32_t)(total - 4);
+	p[0] = (uint8_t)(sz >> 24); p[1] = (uint8_t)(sz >> 16);
+	p[2] = (uint8_t)(sz >> 8); p[3] = (uint8_t)sz;
+	memcpy(p + 4, body, h->header_len);
+	if (kc_encode(req, h->api_version, flex, p + 4 + h->header_len, (size_t)n) != n) {
+		c->to_u.len -= total;
+		return -1;
+	}
+	return 0;
 }
 
 enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
@@ -173,18 +229,49 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	size_t trailing = blen - h.header_len - used;
 	if (trailing > 0 && c->c_in.ready != c->c_in.sent)
 		return KG_WAIT;
+	struct kg_authz_out ao;
+	kg_authz_request(c, &h, req, &ao);
+	if (ao.verdict == KG_AUTHZ_CLOSE) {
+		kg_authz_commit(c, key);
+		log_warn("conn %llu %s %s: %s v%d: %s", (unsigned long long)c->id, c->peer,
+			 c->principal, kg_api_name(key), ver, ao.reason);
+		*reason = ao.reason;
+		return KG_CLOSE;
+	}
+	/* A replaced frame must not overtake bytes still waiting; decided
+	 * again after the wait, so nothing is recorded yet. */
+	if (ao.verdict != KG_AUTHZ_FORWARD && c->c_in.ready != c->c_in.sent)
+		return KG_WAIT;
+	kg_authz_commit(c, key);
+	c->requests++;
+	if (ao.verdict == KG_AUTHZ_LOCAL)
+		return answer_local(c, corr, key, ver, ao.local, reason);
 	bool expects_response = true;
 	if (key == API_PRODUCE) {
 		/* Produce with acks=0 gets no response from the broker. */
 		struct kc_value *acks = kc_get(req, "Acks");
 		expects_response = !(acks && acks->u.i == 0);
 	}
-	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver };
-	if (expects_response && kg_inflight_push(c, &e) < 0) {
+	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
+				 .post = ao.post };
+	if (expects_response && ao.merge &&
+	    encode_body(ao.merge, key, ver, &e.merge, &e.merge_len) < 0) {
 		*reason = "out of memory";
 		return KG_CLOSE;
 	}
-	c->requests++;
+	if (expects_response && kg_inflight_push(c, &e) < 0) {
+		free(e.merge);
+		*reason = "out of memory";
+		return KG_CLOSE;
+	}
+	kg_audit_request(c, key, ver, req, len - trailing);
+	if (ao.verdict == KG_AUTHZ_REWRITE) {
+		if (forward_rewritten(c, body, &h, req) < 0) {
+			*reason = "cannot encode the authorized request";
+			return KG_CLOSE;
+		}
+		return KG_CONSUMED;
+	}
 	/* Last: the tree points into the frame, which this moves. */
 	if (trailing > 0) {
 		log_debug("conn %llu: %zu bytes after a %s v%d request dropped",
@@ -210,13 +297,21 @@ static int encode_response(struct kg_conn *c, int32_t corr, const struct kc_obj 
 	return 0;
 }
 
+/* Whether a response must be decoded: addresses to rewrite, denied items
+ * to merge, things to hide, or an outcome the audit log records. */
+static bool response_decoded(const struct kg_inflight *e)
+{
+	return e->merge || e->post || kg_rewrite_needed(e->api_key, e->version) ||
+	       kg_authz_response_needed(e->api_key, e->version) ||
+	       kg_audit_wants_response(e->api_key);
+}
+
 int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
 {
 	if (c->qlen == 0)
 		return 0;
 	struct kg_inflight *e = &c->q[c->qhead];
-	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr ||
-	    kg_rewrite_needed(e->api_key, e->version))
+	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr || response_decoded(e))
 		return 0;   /* the whole frame decides (or refuses) it */
 	inflight_pop(c);
 	return 1;
@@ -235,7 +330,7 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		*reason = "response out of order from broker";
 		return KG_CLOSE;
 	}
-	if (!kg_rewrite_needed(e->api_key, e->version)) {
+	if (!response_decoded(e)) {
 		inflight_pop(c);
 		return KG_FORWARD;
 	}
@@ -256,11 +351,15 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 	}
 	int rc = kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp,
 				     &c->arena, c->sni);
-	if (rc < 0) {
+	int rz = rc < 0 ? 0 : kg_authz_response(c, e->api_key, e->version, e->post, e->merge,
+						e->merge_len, resp);
+	if (rc < 0 || rz < 0) {
 		*reason = "response cannot be rewritten";
 		return KG_CLOSE;
 	}
-	if (rc == 0) {
+	if (kg_audit_wants_response(e->api_key))
+		kg_audit_response(c, e->api_key, e->version, resp);
+	if (rc == 0 && rz == 0) {
 		inflight_pop(c);
 		return KG_FORWARD;
 	}

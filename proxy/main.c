@@ -1,11 +1,15 @@
 /* main.c - command line: run, check, --help, --version. */
 #define _GNU_SOURCE
+#include "audit.h"
+#include "cli_acl.h"
+#include "cli_audit.h"
 #include "cli_user.h"
 #include "codec.h"
 #include "config.h"
 #include "conn.h"
 #include "limiter.h"
 #include "log.h"
+#include "policy.h"
 #include "refresh.h"
 #include "router.h"
 #include "sasl.h"
@@ -34,6 +38,10 @@ static void usage(FILE *f)
 		"  kafka-gateway check -c FILE   validate config FILE and exit\n"
 		"  kafka-gateway user add|set-password|remove|list --users FILE [NAME]\n"
 		"                                manage SASL/SCRAM users (see README)\n"
+		"  kafka-gateway acl explain|check --policy FILE | -c FILE ...\n"
+		"                                check a policy, explain a decision (see README)\n"
+		"  kafka-gateway audit verify [--hmac-key-file F] [--live] FILE...\n"
+		"                                check audit log files (exit 1: tampered)\n"
 		"  kafka-gateway --help          this text\n"
 		"  kafka-gateway --version       print the version\n"
 		"\n"
@@ -71,6 +79,12 @@ static struct kg_config *load(int argc, char **argv)
 		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
 		exit(1);
 	}
+	struct kg_policy *pol = kg_policy_load(c->acl_policy_file, err, sizeof(err));
+	if (!pol) {
+		fprintf(stderr, "kafka-gateway: invalid policy: %s\n", err);
+		exit(1);
+	}
+	kg_policy_swap(pol);
 	if (c->auth.mode == KG_AUTH_SASL) {
 		struct kg_users *u = kg_users_load(c->auth.users_file, err, sizeof(err));
 		if (!u || kg_sasl_init(err, sizeof(err)) < 0) {
@@ -78,6 +92,10 @@ static struct kg_config *load(int argc, char **argv)
 			exit(1);
 		}
 		kg_users_swap(u);
+	}
+	if (kg_audit_check(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+		exit(1);
 	}
 	return c;
 }
@@ -94,24 +112,53 @@ static long long file_mtime_ns(const char *path)
 static long long watched_mtime(const struct kg_config *cfg)
 {
 	long long a = kg_tls_files_mtime(cfg), b = file_mtime_ns(cfg->auth.users_file);
-	return a > b ? a : b;
+	long long p = file_mtime_ns(cfg->acl_policy_file);
+	a = a > b ? a : b;
+	return a > p ? a : p;
 }
 
 /* Builds new TLS contexts and a new credential set; each is swapped in
  * only when it loaded completely, else the old one stays. */
+/* A new policy is swapped in only when it is valid as a whole; existing
+ * connections follow it from their next request. */
+static void reload_policy(const struct kg_config *cfg)
+{
+	char err[1024];
+	struct kg_policy *p = kg_policy_load(cfg->acl_policy_file, err, sizeof(err));
+	if (!p) {
+		log_error("policy reload failed, keeping the current policy: %s", err);
+		kg_audit_reload("policy", false, err);
+		return;
+	}
+	size_t roles = kg_policy_role_count(p), rules = kg_policy_rule_count(p);
+	kg_policy_swap(p);
+	log_info("policy reloaded from %s: %zu roles, %zu rules", cfg->acl_policy_file,
+		 roles, rules);
+	char detail[512];
+	snprintf(detail, sizeof(detail), "%s: %zu roles, %zu rules", cfg->acl_policy_file, roles,
+		 rules);
+	kg_audit_reload("policy", true, detail);
+}
+
 static void reload(const struct kg_config *cfg)
 {
-	kg_tls_reload(cfg);
+	reload_policy(cfg);
+	int trc = kg_tls_reload(cfg);
+	if (cfg->tls.enabled || cfg->upstream_tls.enabled)
+		kg_audit_reload("tls", trc == 0, trc == 0 ? "certificates reloaded"
+				: "failed, the current certificates stay (see the gateway log)");
 	if (cfg->auth.mode != KG_AUTH_SASL)
 		return;
 	char err[512];
 	struct kg_users *u = kg_users_load(cfg->auth.users_file, err, sizeof(err));
 	if (!u) {
 		log_error("users reload failed, keeping the current users: %s", err);
+		kg_audit_reload("users", false, err);
 		return;
 	}
 	kg_users_swap(u);
 	log_info("users reloaded from %s", cfg->auth.users_file);
+	kg_audit_reload("users", true, cfg->auth.users_file);
 }
 
 static int cmd_run(struct kg_config *cfg)
@@ -140,6 +187,11 @@ static int cmd_run(struct kg_config *cfg)
 		log_error("cannot start: listeners could not be opened");
 		return 1;
 	}
+	char aerr[512];
+	if (kg_audit_start(cfg, aerr, sizeof(aerr)) < 0) {
+		log_error("cannot start: audit log: %s", aerr);
+		return 1;
+	}
 	if (kg_workers_start(&gw) < 0 || kg_refresh_start(&gw) < 0) {
 		log_error("cannot start threads");
 		return 1;
@@ -148,6 +200,7 @@ static int cmd_run(struct kg_config *cfg)
 		 "%zu upstream bootstrap servers", KG_VERSION, n, cfg->bind_host,
 		 cfg->bootstrap_port, cfg->advertised_host, cfg->bootstrap_advertised_port,
 		 cfg->nbootstrap);
+	kg_audit_gateway_start(cfg, n);
 	/* Signals, and a look at the TLS files every few seconds so that a
 	 * renewed certificate (cert-manager, a mounted Secret) is picked up
 	 * without a SIGHUP. */
@@ -171,13 +224,16 @@ static int cmd_run(struct kg_config *cfg)
 			log_info("SIGHUP: reloading TLS certificates and users");
 			tls_loaded = tls_seen = watched_mtime(cfg);
 			reload(cfg);
+			kg_audit_reopen();
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
+		kg_audit_stopping(sig == SIGINT ? "SIGINT" : "SIGTERM");
 		break;
 	}
 	kg_refresh_stop();
 	kg_workers_stop(&gw);
+	kg_audit_stop();
 	kg_router_destroy(&gw.router);
 	kg_tls_shutdown();
 	log_info("kafka-gateway stopped");
@@ -200,6 +256,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "user") == 0)
 		return kg_cli_user(argc, argv);
+	if (strcmp(argv[1], "acl") == 0)
+		return kg_cli_acl(argc, argv);
+	if (strcmp(argv[1], "audit") == 0)
+		return kg_cli_audit(argc, argv);
 	if (strcmp(argv[1], "check") == 0) {
 		struct kg_config *c = load(argc, argv);
 		printf("%s: configuration is valid\n", c->path);

@@ -1,6 +1,8 @@
 /* refresh.c - a plain blocking client of the upstream cluster, in its own
- * thread: connect to a bootstrap server, send Metadata v9 for no topics,
- * learn the brokers. Blocking I/O with timeouts keeps it simple; it never
+ * thread: connect to a bootstrap server, send Metadata v12 for all topics,
+ * learn the brokers and the topic ids (topics.h: requests naming topics by
+ * id are authorized by name). A request with an unknown topic id kicks an
+ * early round. Blocking I/O with timeouts keeps it simple; it never
  * touches the workers' loops except through the router. */
 #define _GNU_SOURCE
 #include "refresh.h"
@@ -10,6 +12,7 @@
 #include "router.h"
 #include "stream.h"
 #include "tls.h"
+#include "topics.h"
 #include "version.h"
 
 #include <errno.h>
@@ -21,7 +24,7 @@
 #include <unistd.h>
 
 #define API_METADATA 3
-#define METADATA_VERSION 9
+#define METADATA_VERSION 12
 #define API_API_VERSIONS 18
 #define API_VERSIONS_VERSION 3
 
@@ -30,6 +33,7 @@ static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t refresh_cond = PTHREAD_COND_INITIALIZER;
 static bool refresh_stopping;
 static bool refresh_running;
+static bool refresh_kicked;            /* a round is wanted now */
 
 /* Waits for fd to be ready for events within deadline_ms; 0 ok, -1 not. */
 static int wait_fd(int fd, short events, int timeout_ms)
@@ -183,15 +187,23 @@ static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr,
 	const struct kc_api *mapi = kc_api_find(API_METADATA);
 	struct kc_obj *req = err ? NULL : kc_obj_new(mapi->request->body, METADATA_VERSION, &a);
 	struct kc_value *topics = req ? kc_get(req, "Topics") : NULL;
+	if (topics)
+		topics->u.arr.n = -1;
 	int fi = kc_field_index(mapi->request->body, "Topics");
 	struct kc_obj *o;
-	/* Topics = [] asks for the brokers and no topic. */
+	/* Topics = null asks for every topic (with its id). */
 	if (!topics || fi < 0 ||
-	    kc_array_resize(&a, topics, &mapi->request->body->fields[fi], METADATA_VERSION, 0) < 0 ||
 	    learn_api_versions(gw, &s, &a) < 0 ||
 	    !(o = round_trip(gw, &s, &a, API_METADATA, METADATA_VERSION, 2, req)))
 		goto out;
 	struct kc_value *brokers = kc_get(o, "Brokers");
+	struct kc_value *tl = kc_get(o, "Topics");
+	for (int32_t i = 0; tl && i < tl->u.arr.n; i++) {
+		struct kc_obj *t = tl->u.arr.v[i].u.obj;
+		struct kc_value *id = kc_get(t, "TopicId"), *nm = kc_get(t, "Name");
+		if (id && nm && nm->u.b.len > 0)
+			kg_topics_learn(id->u.uuid, (const char *)nm->u.b.p, (size_t)nm->u.b.len);
+	}
 	seen = 0;
 	for (int32_t i = 0; brokers && i < brokers->u.arr.n; i++) {
 		struct kc_obj *b = brokers->u.arr.v[i].u.obj;
@@ -249,8 +261,16 @@ static void *refresh_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (!refresh_stopping)
-			pthread_cond_timedwait(&refresh_cond, &refresh_lock, &ts);
+		while (!refresh_stopping && !refresh_kicked &&
+		       pthread_cond_timedwait(&refresh_cond, &refresh_lock, &ts) == 0)
+			;
+		if (refresh_kicked && !refresh_stopping) {
+			/* At most one early round per second. */
+			refresh_kicked = false;
+			pthread_mutex_unlock(&refresh_lock);
+			usleep(1000 * 1000);
+			pthread_mutex_lock(&refresh_lock);
+		}
 	}
 	pthread_mutex_unlock(&refresh_lock);
 	return NULL;
@@ -275,4 +295,14 @@ void kg_refresh_stop(void)
 	pthread_mutex_unlock(&refresh_lock);
 	pthread_join(refresh_thread, NULL);
 	refresh_running = false;
+}
+
+void kg_refresh_kick(void)
+{
+	pthread_mutex_lock(&refresh_lock);
+	if (!refresh_kicked) {
+		refresh_kicked = true;
+		pthread_cond_signal(&refresh_cond);
+	}
+	pthread_mutex_unlock(&refresh_lock);
 }

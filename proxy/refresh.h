@@ -9,6 +9,8 @@
  * broker's gateway port is open before any client asks for it. */
 int kg_refresh_start(struct kg_gateway *gw);
 void kg_refresh_stop(void);
+/* Asks for a round soon (an unknown topic id was seen); cheap, any thread. */
+void kg_refresh_kick(void);
 /* One synchronous round; returns the number of brokers seen or -1. */
 int kg_refresh_once(struct kg_gateway *gw);
 

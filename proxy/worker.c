@@ -6,6 +6,7 @@
  * address (listeners_sync is called from the router callback too). */
 #define _GNU_SOURCE
 #include "worker.h"
+#include "audit.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -160,9 +161,11 @@ static void *worker_main(void *arg)
 	struct kg_worker *w = arg;
 	current_worker = w;
 	listeners_sync(w);
+	kg_audit_worker_begin(w);
 	ev_run(w->loop, 0);
 	while (w->conns)
 		kg_conn_close(w->conns, "gateway stopping");
+	kg_audit_worker_end(w);
 	for (size_t i = 0; i < w->nls; i++) {
 		ev_io_stop(w->loop, &w->ls[i]->io);
 		close(w->ls[i]->io.fd);

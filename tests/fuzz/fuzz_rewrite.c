@@ -60,7 +60,8 @@ static const char CONFIG[] =
 	"  \"broker_advertised_port_base\": 19100,"
 	"  \"brokers\": {\"3\": {\"port\": 9300, \"advertised_host\": \"" ADV_HOST3 "\","
 	"                        \"advertised_port\": 19300}}},"
-	" \"upstream\": {\"bootstrap_servers\": [\"broker-1.internal:29091\"]}}";
+	" \"upstream\": {\"bootstrap_servers\": [\"broker-1.internal:29091\"]},"
+	" \"acl\": {\"policy_file\": \"conf/policy-allow-all.json\"}}";
 
 /* The APIs whose responses kg_rewrite_response changes. */
 static const int16_t apis[] = { 0, 1, 3, 10, 18, 60, 78, 79 };

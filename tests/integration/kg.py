@@ -122,6 +122,88 @@ class Kafka:
         kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         return {k[len("KG_BED_SSL_"):].lower(): v for k, v in kv.items()}
 
+    # The bed's SASL_PLAINTEXT listener (127.0.0.1:29492-29494) has Kafka's StandardAuthorizer:
+    # super users User:admin (and User:ANONYMOUS, i.e. the PLAINTEXT listener the gateway uses).
+    def sasl_info(self) -> dict:
+        """{"bootstrap": "127.0.0.1:29492,...", "mechanisms": [...], "users": {name: password}}."""
+        if "_sasl_info" not in self.__dict__:
+            out = self.bed("sasl", timeout=60).stdout.decode()
+            kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+            self._sasl_info = {"bootstrap": kv["KG_BED_SASL_BOOTSTRAP"],
+                               "mechanisms": kv["KG_BED_SASL_MECHANISMS"].split(","),
+                               "users": dict(u.split(":", 1) for u in kv["KG_BED_SASL_USERS"].split())}
+        return self._sasl_info
+
+    def sasl_conf(self, user: str, mechanism: str = "SCRAM-SHA-512") -> dict:
+        """librdkafka settings for `user` on the bed's SASL listener (SCRAM needs
+        ensure_scram_users first; PLAIN users are static)."""
+        info = self.sasl_info()
+        return {"bootstrap.servers": info["bootstrap"], "security.protocol": "sasl_plaintext",
+                "sasl.mechanisms": mechanism, "sasl.username": user,
+                "sasl.password": info["users"][user]}
+
+    def ensure_scram_users(self, timeout=60):
+        """SCRAM-SHA-512 credentials for the SASL listener's users (AlterUserScramCredentials as
+        ANONYMOUS on PLAINTEXT, only for users that have none yet); waits until each one can
+        log in on every broker (credentials travel through the metadata log)."""
+        from confluent_kafka.admin import (AdminClient, ScramCredentialInfo, ScramMechanism,
+                                           UserScramCredentialUpsertion)
+        users = self.sasl_info()["users"]
+        a = AdminClient({"bootstrap.servers": DIRECT_BOOTSTRAP})
+        have = set()
+        for u, f in a.describe_user_scram_credentials(list(users)).items():
+            try:
+                if any(ci.mechanism == ScramMechanism.SCRAM_SHA_512 for ci in f.result(30).scram_credential_infos):
+                    have.add(u)
+            except Exception:  # noqa: BLE001 - RESOURCE_NOT_FOUND: no credentials yet
+                pass
+        ups = [UserScramCredentialUpsertion(u, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096),
+                                            pw.encode()) for u, pw in users.items() if u not in have]
+        if ups:
+            for u, f in a.alter_user_scram_credentials(ups).items():
+                f.result(30)
+        deadline = time.monotonic() + timeout
+        for u, pw in users.items():
+            for h, p in BROKER_DIRECT.values():
+                while True:
+                    err = scram_login_error(h, p + 400, u, pw)
+                    if err is None:
+                        break
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"SCRAM-SHA-512 login of {u} on {h}:{p + 400}: {err}")
+                    time.sleep(0.3)
+
+    def acl_admin(self):
+        """AdminClient as the super user admin on the SASL listener (for Create/DeleteAcls)."""
+        from confluent_kafka.admin import AdminClient
+        return AdminClient(self.sasl_conf("admin", "PLAIN"))
+
+    def create_acls(self, bindings, timeout=30):
+        """Create confluent_kafka AclBindings (as admin); fails on any error."""
+        if not bindings:
+            return
+        a = self.acl_admin()  # keep the handle alive until the futures are done
+        for b, f in a.create_acls(list(bindings), request_timeout=timeout).items():
+            f.result(timeout)
+
+    def delete_acls(self, filters, timeout=30) -> list:
+        """Delete the ACLs matching confluent_kafka AclBindingFilters; returns those deleted."""
+        if not filters:
+            return []
+        out = []
+        a = self.acl_admin()
+        for flt, f in a.delete_acls(list(filters), request_timeout=timeout).items():
+            out += f.result(timeout)
+        return out
+
+    def delete_acls_of(self, principals, timeout=30) -> list:
+        """Delete every ACL of these principals ("User:alice", ...)."""
+        from confluent_kafka.admin import (AclBindingFilter, AclOperation, AclPermissionType,
+                                           ResourcePatternType, ResourceType)
+        return self.delete_acls([AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, p, None,
+                                                  AclOperation.ANY, AclPermissionType.ANY)
+                                 for p in principals], timeout)
+
     # A client properties file for the console tools (security settings etc.).
     def producer_config_flag(self):
         return "--command-config" if self.major >= 4 else "--producer.config"
@@ -201,6 +283,8 @@ def gateway_config(bootstrap_port: int, broker_port_base: int, **overrides) -> d
             "metadata_refresh_ms": 30000,
         },
         "limits": {"max_frame_bytes": 104857600, "idle_timeout_ms": 600000},
+        # Authorization is never off: tests that do not test it allow everything on purpose.
+        "acl": {"policy_file": str(REPO / "conf" / "policy-allow-all.json")},
     }
     for dotted, value in overrides.items():
         node = cfg
@@ -810,3 +894,26 @@ class ScramClient:
 
     def verify(self, server_final: bytes) -> bool:
         return server_final == b"v=" + self.b64.b64encode(self.server_signature)
+
+
+def scram_login_error(host: str, port: int, user: str, password: str,
+                      mechanism: str = "SCRAM-SHA-512", timeout=10.0) -> str | None:
+    """A raw SaslHandshake v1 + SaslAuthenticate v1 SCRAM login: None on success, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(sasl_handshake_request(1, mechanism))
+            _c, err, mechs = parse_sasl_handshake_response(recv_frame(s))
+            if err:
+                return f"SaslHandshake error {err} (mechanisms {mechs})"
+            sc = ScramClient(mechanism, user, password)
+            s.sendall(sasl_authenticate_request(2, sc.first()))
+            r = parse_sasl_authenticate_response(recv_frame(s))
+            if r.error:
+                return f"SaslAuthenticate error {r.error}: {r.message}"
+            s.sendall(sasl_authenticate_request(3, sc.final(r.auth_bytes)))
+            r = parse_sasl_authenticate_response(recv_frame(s))
+            if r.error:
+                return f"SaslAuthenticate error {r.error}: {r.message}"
+            return None if sc.verify(r.auth_bytes) else "server signature does not verify"
+    except (OSError, ConnectionError, struct.error) as e:
+        return f"{type(e).__name__}: {e}"

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "apis.h"
+#include "authz.h"
 #include "codec.h"
 
 static int16_t codec_max(int16_t key)
@@ -35,13 +36,15 @@ static void test_client_apis_allowed_over_codec_range(void **state)
 				 20, 22, 26, 32, 60 };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		int16_t k = keys[i];
+		/* Metadata starts at v4 (test_metadata_needs_v4) */
+		int16_t min = k == 3 ? 4 : codec_min(k);
 		assert_int_equal(kg_api_max_version(k), codec_max(k));
-		assert_int_equal(kg_api_min_version(k), codec_min(k));
-		assert_true(kg_api_allowed(k, codec_min(k)));
+		assert_int_equal(kg_api_min_version(k), min);
+		assert_true(kg_api_allowed(k, min));
 		assert_true(kg_api_allowed(k, codec_max(k)));
 		assert_false(kg_api_allowed(k, (int16_t)(codec_max(k) + 1)));
-		if (codec_min(k) > 0)
-			assert_false(kg_api_allowed(k, (int16_t)(codec_min(k) - 1)));
+		if (min > 0)
+			assert_false(kg_api_allowed(k, (int16_t)(min - 1)));
 		assert_false(kg_api_allowed(k, -1));
 	}
 }
@@ -78,6 +81,8 @@ static void test_broker_internal_and_security_apis_refused(void **state)
 		52, 53, 54, 55,      /* Vote, Begin/EndQuorumEpoch, DescribeQuorum */
 		56, 58, 59,          /* AlterPartition, Envelope, FetchSnapshot */
 		62, 63, 64, 67,      /* broker registration/heartbeat, AllocateProducerIds */
+		76, 77, 78, 79,      /* share groups: no authorization rule yet */
+		88, 89, 90, 91, 92,  /* streams groups, share-group offsets: likewise */
 		-1, 9999, INT16_MAX, INT16_MIN,
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -102,8 +107,20 @@ static void test_every_allowed_api_is_a_broker_api(void **state)
 			fail_msg("%s is allowed but not served by broker listeners", a->name);
 		assert_true(kg_api_min_version(a->api_key) <= kg_api_max_version(a->api_key));
 		assert_true(kg_api_max_version(a->api_key) <= codec_max(a->api_key));
+		/* fail closed: nothing is offered without an authorization rule */
+		if (!kg_authz_api_has_rule(a->api_key))
+			fail_msg("%s is allowed but has no authorization rule", a->name);
 	}
 	assert_true(allowed >= 40);
+}
+
+/* Metadata v0-3 cannot turn off automatic topic creation. */
+static void test_metadata_needs_v4(void **state)
+{
+	(void)state;
+	assert_int_equal(kg_api_min_version(3), 4);
+	assert_false(kg_api_allowed(3, 3));
+	assert_true(kg_api_allowed(3, 4));
 }
 
 static void test_api_names(void **state)
@@ -123,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_add_partitions_to_txn_capped_at_v3),
 		cmocka_unit_test(test_broker_internal_and_security_apis_refused),
 		cmocka_unit_test(test_every_allowed_api_is_a_broker_api),
+		cmocka_unit_test(test_metadata_needs_v4),
 		cmocka_unit_test(test_api_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,8 @@
 
 /* A valid minimal config; tests splice their own pieces into templates. */
 #define LISTEN_OK "\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100}"
-#define UPSTREAM_OK "\"upstream\": {\"bootstrap_servers\": [\"broker-1.internal:9092\"]}"
+#define UPSTREAM_OK "\"upstream\": {\"bootstrap_servers\": [\"broker-1.internal:9092\"]}, " ACL_OK
+#define ACL_OK "\"acl\": {\"policy_file\": \"conf/policy.json\"}"
 
 static char tmp_path[64];
 static char err[1024];
@@ -135,7 +136,7 @@ static void test_full_config_values_are_taken(void **state)
 		"               \"8\": {\"port\": 9301}}},"
 		" \"upstream\": {\"bootstrap_servers\": [\"[::1]:29092\", \"kafka:29093\"],"
 		"  \"connect_timeout_ms\": 100, \"metadata_refresh_ms\": 1000},"
-		" \"limits\": {\"buffer_bytes\": 4096, \"max_inflight\": 1}}");
+		" \"limits\": {\"buffer_bytes\": 4096, \"max_inflight\": 1}, " ACL_OK "}");
 	if (!c)
 		fail_msg("%s", err);
 	assert_int_equal(c->workers, 4);
@@ -175,6 +176,19 @@ static void test_error_missing_upstream(void **state)
 {
 	(void)state;
 	expect_error("{" LISTEN_OK "}", "$.upstream: missing (an object is required)");
+}
+
+/* No policy, no gateway: authorization is never silently off. */
+static void test_error_missing_acl(void **state)
+{
+	(void)state;
+	expect_error("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"k:9092\"]}}",
+		     "$.acl: missing (an object is required)");
+	expect_error("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"k:9092\"]},"
+		     " \"acl\": {}}", "$.acl.policy_file: missing");
+	expect_error("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"k:9092\"]},"
+		     " \"acl\": {\"policy_file\": \"p.json\", \"cache\": 1}}",
+		     "$.acl.cache: unknown key");
 }
 
 static void test_error_listen_not_object(void **state)
@@ -566,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_full_config_values_are_taken),
 		cmocka_unit_test(test_error_missing_listen),
 		cmocka_unit_test(test_error_missing_upstream),
+		cmocka_unit_test(test_error_missing_acl),
 		cmocka_unit_test(test_error_listen_not_object),
 		cmocka_unit_test(test_error_missing_bootstrap_port),
 		cmocka_unit_test(test_error_missing_broker_port_base),

@@ -55,7 +55,8 @@ static const char CONFIG[] =
 	"  \"broker_advertised_port_base\": 19100,"
 	"  \"brokers\": {\"3\": {\"port\": 9300, \"advertised_host\": \"" ADV_HOST3 "\","
 	"                        \"advertised_port\": 19300}}},"
-	" \"upstream\": {\"bootstrap_servers\": [\"broker-1.internal:29091\"]}}";
+	" \"upstream\": {\"bootstrap_servers\": [\"broker-1.internal:29091\"]},"
+	" \"acl\": {\"policy_file\": \"conf/policy-allow-all.json\"}}";
 
 /* ---- fixture: config, router with a fake resolver, arena ---- */
 
@@ -713,7 +714,7 @@ static void apiversions_cap(int16_t ver)
 	const struct api_range in[] = {
 		{ API_PRODUCE, 0, 99 },          /* above the codec: capped */
 		{ API_FETCH, 0, 2 },             /* entirely below the codec: dropped */
-		{ API_METADATA, 0, 12 },         /* inside: kept as is */
+		{ API_METADATA, 0, 12 },         /* v0-3 cut (no auto-creation switch) */
 		{ API_LEADER_AND_ISR, 0, 7 },    /* inter-broker: dropped */
 		{ API_SASL_HANDSHAKE, 0, 1 },    /* the gateway's own: dropped */
 		{ API_API_VERSIONS, 0, 4 },
@@ -744,7 +745,7 @@ static void apiversions_cap(int16_t ver)
 
 	const struct api_range want[] = {
 		{ API_PRODUCE, produce_min, produce_max },
-		{ API_METADATA, 0, 12 },
+		{ API_METADATA, 4, 12 },
 		{ API_API_VERSIONS, 0, 4 },
 		{ API_ADD_PARTITIONS_TO_TXN, 0, 3 },
 		{ API_DESCRIBE_CLUSTER, 0, 1 },

@@ -1,0 +1,244 @@
+/*
+ * policy.c - names of resource types and operations, operation masks,
+ * policy lifetime and the process-wide current policy.
+ *
+ * Loading is in policy_load.c, the per-principal index in subject.c and
+ * decisions in decide.c.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy.h"
+#include "policy_int.h"
+
+/* ---- names ---- */
+
+const char *kg_res_name(enum kg_res type)
+{
+	switch (type) {
+	case KG_RES_TOPIC: return "topic";
+	case KG_RES_GROUP: return "group";
+	case KG_RES_CLUSTER: return "cluster";
+	case KG_RES_TXN: return "transactional_id";
+	}
+	return "unknown";
+}
+
+int kg_res_parse(const char *s)
+{
+	static const enum kg_res all[] = { KG_RES_TOPIC, KG_RES_GROUP, KG_RES_CLUSTER,
+					   KG_RES_TXN };
+	for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, kg_res_name(all[i])) == 0)
+			return (int)all[i];
+	return -1;
+}
+
+/* Indexed by operation code; NULL where Kafka has no ACL operation we use
+ * (UNKNOWN, ANY, the delegation-token ones). */
+static const char *const op_names[] = {
+	[KG_OP_ALL] = "ALL",
+	[KG_OP_READ] = "READ",
+	[KG_OP_WRITE] = "WRITE",
+	[KG_OP_CREATE] = "CREATE",
+	[KG_OP_DELETE] = "DELETE",
+	[KG_OP_ALTER] = "ALTER",
+	[KG_OP_DESCRIBE] = "DESCRIBE",
+	[KG_OP_CLUSTER_ACTION] = "CLUSTER_ACTION",
+	[KG_OP_DESCRIBE_CONFIGS] = "DESCRIBE_CONFIGS",
+	[KG_OP_ALTER_CONFIGS] = "ALTER_CONFIGS",
+	[KG_OP_IDEMPOTENT_WRITE] = "IDEMPOTENT_WRITE",
+};
+#define NOPS (sizeof(op_names) / sizeof(op_names[0]))
+
+const char *kg_op_name(enum kg_op op)
+{
+	if ((unsigned)op < NOPS && op_names[op])
+		return op_names[op];
+	return "UNKNOWN";
+}
+
+int kg_op_parse(const char *s)
+{
+	for (size_t i = 0; s && i < NOPS; i++)
+		if (op_names[i] && strcasecmp(s, op_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ---- operation masks ---- */
+
+#define B(op) ((uint16_t)(1u << (op)))
+
+uint16_t kg_acl_supported_ops(enum kg_res type)
+{
+	switch (type) {
+	case KG_RES_TOPIC:
+		return B(KG_OP_READ) | B(KG_OP_WRITE) | B(KG_OP_CREATE) | B(KG_OP_DESCRIBE) |
+		       B(KG_OP_DELETE) | B(KG_OP_ALTER) | B(KG_OP_DESCRIBE_CONFIGS) |
+		       B(KG_OP_ALTER_CONFIGS);
+	case KG_RES_GROUP:
+		return B(KG_OP_READ) | B(KG_OP_DESCRIBE) | B(KG_OP_DELETE) |
+		       B(KG_OP_DESCRIBE_CONFIGS) | B(KG_OP_ALTER_CONFIGS);
+	case KG_RES_CLUSTER:
+		return B(KG_OP_CREATE) | B(KG_OP_CLUSTER_ACTION) | B(KG_OP_DESCRIBE_CONFIGS) |
+		       B(KG_OP_ALTER_CONFIGS) | B(KG_OP_IDEMPOTENT_WRITE) | B(KG_OP_ALTER) |
+		       B(KG_OP_DESCRIBE);
+	case KG_RES_TXN:
+		return B(KG_OP_DESCRIBE) | B(KG_OP_WRITE);
+	}
+	return 0;
+}
+
+uint16_t kg_acl_allow_mask(uint16_t listed)
+{
+	if (listed & B(KG_OP_ALL))
+		return KG_OPS_ALL_MASK;
+	uint16_t m = listed;
+	if (listed & (B(KG_OP_READ) | B(KG_OP_WRITE) | B(KG_OP_DELETE) | B(KG_OP_ALTER)))
+		m |= B(KG_OP_DESCRIBE);
+	if (listed & B(KG_OP_ALTER_CONFIGS))
+		m |= B(KG_OP_DESCRIBE_CONFIGS);
+	return m;
+}
+
+uint16_t kg_acl_deny_mask(uint16_t listed)
+{
+	return (listed & B(KG_OP_ALL)) ? KG_OPS_ALL_MASK : listed;
+}
+
+/* ---- networks ---- */
+
+void kg_acl_net_format(const struct kg_acl_net *n, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (n->v4) {
+		inet_ntop(AF_INET, n->addr + 12, a, sizeof(a));
+		snprintf(buf, cap, "%s/%u", a, n->bits - 96u);
+	} else {
+		inet_ntop(AF_INET6, n->addr, a, sizeof(a));
+		snprintf(buf, cap, "%s/%u", a, (unsigned)n->bits);
+	}
+}
+
+int kg_acl_net_contains(const struct kg_acl_net *n, const uint8_t addr[16])
+{
+	unsigned full = n->bits / 8, rest = n->bits % 8;
+	if (memcmp(n->addr, addr, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	uint8_t m = (uint8_t)(0xff00u >> rest);
+	return (addr[full] & m) == n->addr[full];
+}
+
+/* ---- lifetime ---- */
+
+void kg_policy_free(struct kg_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nsuper; i++)
+		free(p->super_users[i]);
+	free(p->super_users);
+	for (size_t i = 0; i < p->nroles; i++) {
+		struct kg_acl_role *r = &p->roles[i];
+		for (size_t j = 0; j < r->nmembers; j++)
+			free(r->members[j]);
+		free(r->members);
+		for (size_t j = 0; j < r->nrules; j++) {
+			struct kg_acl_rule *u = &r->rules[j];
+			free(u->pattern);
+			pcre2_code_free(u->re);
+			free(u->re_lit);
+			free(u->hosts);
+			free(u->text);
+		}
+		free(r->rules);
+		free(r->name);
+	}
+	free(p->roles);
+	pcre2_match_context_free(p->mctx);
+	free(p);
+}
+
+void kg_policy_ref(struct kg_policy *p)
+{
+	if (p)
+		atomic_fetch_add(&p->refs, 1);
+}
+
+void kg_policy_unref(struct kg_policy *p)
+{
+	if (p && atomic_fetch_sub(&p->refs, 1) == 1)
+		kg_policy_free(p);
+}
+
+size_t kg_policy_rule_count(const struct kg_policy *p)
+{
+	return p ? p->nrules : 0;
+}
+
+size_t kg_policy_role_count(const struct kg_policy *p)
+{
+	return p ? p->nroles : 0;
+}
+
+size_t kg_policy_super_user_count(const struct kg_policy *p)
+{
+	return p ? p->nsuper : 0;
+}
+
+const char *kg_policy_role_info(const struct kg_policy *p, size_t i, size_t *nmembers,
+				size_t *nrules)
+{
+	if (!p || i >= p->nroles)
+		return NULL;
+	if (nmembers)
+		*nmembers = p->roles[i].nmembers;
+	if (nrules)
+		*nrules = p->roles[i].nrules;
+	return p->roles[i].name;
+}
+
+/* ---- the current policy ---- */
+
+/* The mutex only guards the pointer swap and the reference taken under
+ * it; decisions run on a subject's own reference, never under the lock. */
+static pthread_mutex_t cur_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kg_policy *cur_policy;
+/* Read on every request by connections checking for a reload, hence an
+ * atomic instead of the mutex. */
+static _Atomic uint64_t cur_generation;
+
+void kg_policy_swap(struct kg_policy *p)
+{
+	pthread_mutex_lock(&cur_lock);
+	struct kg_policy *old = cur_policy;
+	cur_policy = p;
+	/* Bumped after the pointer changed and before the lock is released:
+	 * whoever sees the new generation then gets the new policy. */
+	atomic_fetch_add_explicit(&cur_generation, 1, memory_order_release);
+	pthread_mutex_unlock(&cur_lock);
+	kg_policy_unref(old);
+}
+
+struct kg_policy *kg_policy_current(void)
+{
+	pthread_mutex_lock(&cur_lock);
+	struct kg_policy *p = cur_policy;
+	kg_policy_ref(p);
+	pthread_mutex_unlock(&cur_lock);
+	return p;
+}
+
+uint64_t kg_policy_generation(void)
+{
+	return atomic_load_explicit(&cur_generation, memory_order_acquire);
+}

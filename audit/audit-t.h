@@ -1,0 +1,168 @@
+/* audit-t.h - types of the audit log: its settings, the per-connection
+ * state, writer statistics and verification results.
+ *
+ *   hooks (workers, main thread)         writer thread
+ *   build event (jansson) -> text --queue--> seq, prev, hash[, hmac]
+ *                                            -> file | stdout | syslog
+ *
+ * A record is one line: {"v":1,"seq":N,<event fields>,"prev":H0,"hash":H1}
+ * with H1 = SHA-256(H0 bytes || the line up to ',"hash":'), so each record
+ * vouches for all before it (README "Audit log").
+ */
+#ifndef KG_AUDIT_T_H
+#define KG_AUDIT_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Schema version written as "v" in every record. */
+#define KG_AUDIT_SCHEMA 1
+
+enum kg_audit_sink {
+	KG_AUDIT_SINK_FILE,            /* append to path; rotation, reopen */
+	KG_AUDIT_SINK_STDOUT,          /* one line per record on fd 1 */
+	KG_AUDIT_SINK_SYSLOG           /* one syslog message per record */
+};
+
+/* What a producer does when the queue is full or the sink fails. */
+enum kg_audit_on_full {
+	KG_AUDIT_BLOCK,                /* wait: never lose a record */
+	KG_AUDIT_DROP                  /* drop, count, report as an event */
+};
+
+enum kg_audit_fsync {
+	KG_AUDIT_FSYNC_INTERVAL,       /* at most every fsync_interval_ms */
+	KG_AUDIT_FSYNC_ALWAYS,         /* after every write (each batch) */
+	KG_AUDIT_FSYNC_NEVER           /* left to the kernel */
+};
+
+/* The "audit" section of the configuration (proxy/config_audit.c). */
+struct kg_audit_cfg {
+	bool enabled;                  /* false: every hook is a no-op */
+	int sink;                      /* enum kg_audit_sink */
+	char *path;                    /* file sink: the live file */
+	uint32_t queue_size;           /* records the queue holds */
+	int on_full;                   /* enum kg_audit_on_full */
+	int fsync;                     /* enum kg_audit_fsync */
+	uint32_t fsync_interval_ms;    /* for KG_AUDIT_FSYNC_INTERVAL */
+	uint64_t rotate_bytes;         /* rotate past this size, 0 = never */
+	uint32_t rotate_interval_s;    /* rotate after this long, 0 = never */
+	uint32_t summary_interval_ms;  /* data-plane summaries flushed this often */
+	bool per_request;              /* one event per request, no summaries */
+	uint32_t denial_window_ms;     /* identical denials grouped within it */
+	char *hmac_key_file;           /* key for the per-record HMAC, or NULL */
+	char *instance_id;             /* "instance" of every record */
+	int syslog_facility;           /* LOG_LOCAL0... (syslog sink) */
+	char *syslog_ident;            /* syslog tag (syslog sink) */
+	uint32_t stop_timeout_ms;      /* block policy: how long a stop waits
+	                                  for a failing sink before giving up */
+};
+
+/* Writer counters, for tests and the gateway_stop event. */
+struct kg_audit_stats {
+	uint64_t submitted;            /* records handed to the queue */
+	uint64_t written;              /* records written (incl. writer's own) */
+	uint64_t dropped;              /* records lost (drop policy, or a stop
+	                                  that timed out with a failing sink) */
+	uint64_t write_errors;         /* failed write attempts */
+	uint64_t blocked;              /* producer waits on a full queue */
+	uint64_t rotations;            /* files sealed and replaced */
+};
+
+struct kg_audit_sum;               /* data-plane summary slot (traffic.c) */
+struct kg_audit_deny;              /* group of identical denials (traffic.c) */
+struct kg_audit_pending;           /* admin request awaiting its response */
+
+/* Audit state of one connection; used by its worker thread only. */
+struct kg_audit_conn {
+	int64_t opened_us;             /* wall clock at accept, for records */
+	double started;                /* monotonic seconds at accept */
+	char listener[24];             /* "bootstrap", "broker-N" or "sni" */
+	char addr[48];                 /* client address without port */
+	uint16_t port;                 /* client port */
+	bool tls;                      /* accepted on a TLS listener */
+	bool tls_done;                 /* handshake completed */
+	bool open_sent;                /* connection_open written */
+	char tls_version[16];          /* "TLSv1.3" */
+	char tls_cipher[64];           /* OpenSSL cipher name */
+	char *cert_subject;            /* client certificate DN (RFC 2253) */
+	char cert_sha256[96];          /* its SHA-256 fingerprint, AB:CD:... */
+	char *sw_name;                 /* ApiVersions v3+ ClientSoftwareName */
+	char *sw_version;              /* ... ClientSoftwareVersion */
+	uint64_t responses;            /* responses the brokers sent */
+
+	struct kg_audit_sum *sums;     /* open-addressing table of summaries */
+	uint32_t sums_cap;             /* its size (power of two, or 0) */
+	uint32_t sums_used;            /* slots in use */
+	struct kg_audit_deny *denials; /* denial groups within the window */
+	uint32_t ndenials;             /* count of denials[] */
+	struct kg_audit_pending *pend; /* admin requests, oldest first */
+	struct kg_audit_pending *pend_tail; /* newest */
+	uint32_t npend;                /* count of pend list */
+};
+
+/* A growable byte buffer (the writer's batch of lines). */
+struct kg_audit_buf {
+	char *p;                       /* bytes */
+	size_t len;                    /* used */
+	size_t cap;                    /* allocated */
+};
+
+#define KG_AUDIT_HASH_LEN 32       /* SHA-256 */
+
+/* Where records go (sink.c); owned by the writer thread. */
+struct kg_audit_sinkst {
+	int kind;                      /* enum kg_audit_sink */
+	int fd;                        /* file or stdout; -1 when closed */
+	const char *path;              /* file sink: the live file's name */
+	uint64_t size;                 /* bytes in the open file */
+	uint64_t dev, ino;             /* identity of the open file */
+	double opened;                 /* monotonic seconds it was opened */
+};
+
+/* Where the chain stood when the writer started (sink.c). */
+struct kg_audit_head {
+	uint64_t seq;                  /* last record's seq, 0: none */
+	uint8_t hash[KG_AUDIT_HASH_LEN]; /* its hash (zero: new chain) */
+	const char *previous_run;      /* "new", "clean" (ended with a stop
+	                                  seal), "unclean" (no seal: crash or
+	                                  kill), "unreadable" (new chain) */
+};
+
+/* The chain fields of one record line, as parsed by the verifier. */
+struct kg_audit_rec {
+	uint64_t seq;                  /* "seq" */
+	uint8_t prev[KG_AUDIT_HASH_LEN]; /* "prev" */
+	uint8_t hash[KG_AUDIT_HASH_LEN]; /* "hash" */
+	uint8_t hmac[KG_AUDIT_HASH_LEN]; /* "hmac" when has_hmac */
+	bool has_hmac;                 /* the record carries an HMAC */
+	size_t text_len;               /* hashed part: bytes before ',"hash":' */
+	const char *type;              /* "type" value (points into the line) */
+	size_t type_len;               /* its length */
+};
+
+/* What `audit verify` found (verify.c). */
+enum kg_audit_verdict {
+	KG_AV_OK,                      /* chain intact */
+	KG_AV_EDITED,                  /* a record's content changed */
+	KG_AV_DELETED,                 /* records are missing */
+	KG_AV_INSERTED,                /* a record not of the chain */
+	KG_AV_REORDERED,               /* records out of order */
+	KG_AV_TRUNCATED,               /* a file lost its end */
+	KG_AV_IO                       /* a file could not be read */
+};
+
+struct kg_audit_verify_result {
+	int verdict;                   /* enum kg_audit_verdict */
+	const char *file;              /* file of the problem (argument) */
+	uint64_t line;                 /* its line, 1-based (0: whole file) */
+	char msg[512];                 /* what is wrong, for people */
+	uint64_t records;              /* records checked */
+	uint64_t first_seq, last_seq;  /* seq range seen */
+	uint64_t seals;                /* seal records seen */
+	bool open_tail;                /* last file unsealed but live */
+	char note[256];                /* remarks that are not failures */
+};
+
+#endif

@@ -1,0 +1,19 @@
+/* topics.h - topic id -> name map, learned from the brokers' answers
+ * (Metadata, CreateTopics, DescribeTopicPartitions) and the background
+ * refresh, so that requests naming topics by id are authorized by name. */
+#ifndef KG_TOPICS_H
+#define KG_TOPICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Records (or updates) id -> name. Thread safe. */
+void kg_topics_learn(const uint8_t id[16], const char *name, size_t len);
+/* Copies the name of id into buf (NUL-terminated, cap >= 250) and returns
+ * its length, or -1 when the id is unknown. Thread safe. */
+int kg_topics_name(const uint8_t id[16], char *buf, size_t cap);
+/* Forgets everything (tests, shutdown). */
+void kg_topics_clear(void);
+
+#endif
