@@ -120,19 +120,21 @@ bool authz_field_str(struct kc_obj *o, const char *field, const char **p, size_t
 int16_t authz_topic_name(struct authz_ctx *x, struct kc_obj *item, const char *name_field,
 			 const char **p, size_t *n)
 {
-	static const uint8_t zero[16];
 	if (authz_field_str(item, name_field, p, n) && *n > 0)
 		return 0;
 	struct kc_value *id = kc_get(item, "TopicId");
-	if (!id || memcmp(id->u.uuid, zero, 16) == 0) {
-		if (authz_field_str(item, name_field, p, n))
-			return 0;
-		*p = "";      /* null name, no id: no topic may be named so */
-		*n = 0;
+	if (!id) {
+		/* No id in this version: a null or empty name names no topic
+		 * anyone may have been granted, and is checked as such. */
+		if (!authz_field_str(item, name_field, p, n)) {
+			*p = "";
+			*n = 0;
+		}
 		return 0;
 	}
-	/* A topic id never bypasses a check: unknown ids are refused (and
-	 * the refresh asked to learn them, for the client's retry). */
+	/* A topic id never bypasses a check: unknown ids (and the zero id)
+	 * are refused, and the refresh is asked to learn them for the
+	 * client's retry. */
 	char *buf = kc_arena_alloc(x->a, 256);
 	int len = buf ? kg_topics_name(id->u.uuid, buf, 256) : -1;
 	if (len < 0) {

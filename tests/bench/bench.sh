@@ -3,6 +3,9 @@
 #   direct      plaintext to the brokers' PLAINTEXT listeners (127.0.0.1:29092-29094)
 #   gateway     plaintext through kafka-gateway
 #   gateway-tls TLS through a second kafka-gateway instance with listen.tls (clients: SSL)
+#   gateway-acl plaintext through an instance with a realistic policy instead of allow-all:
+#               1,000 rules in 50 roles (literal, prefix, regex, deny), the client in 3 of them,
+#               so that "policy / allow-all" (gateway-acl / gateway) comes from one run
 #   gateway-audit  plaintext through a third instance with the audit log on (file sink, default
 #               settings: block policy, fsync every second, summaries every minute), so that
 #               "audit on / audit off" (gateway-audit / gateway) comes from one run
@@ -25,7 +28,7 @@
 #                   KG_BED_SSL=1) and its certificates (KG_BED_CERTS, made by certs/mkcerts.sh).
 #   BENCH_RECORDS   records per run (default 200000, i.e. ~195 MiB)
 #   BENCH_ROUNDS    rounds (default 3)
-#   BENCH_PATHS     paths to measure (default "direct gateway gateway-audit gateway-tls direct-ssl")
+#   BENCH_PATHS     paths to measure (default "direct gateway gateway-acl gateway-audit gateway-tls direct-ssl")
 #   BENCH_WORKERS   gateway worker threads, both instances (default 1)
 #   BENCH_RECORD_SIZE  bytes per record (default 1024)
 #   BENCH_WARMUP    records produced on every path before round 1, not counted (default
@@ -54,7 +57,7 @@ WARMUP="${BENCH_WARMUP:-$RECORDS}"
 MD="${BENCH_MD:-$REPO/BENCHMARKS.md}"
 TOOL_JVM_OPTS="${BENCH_TOOL_JVM_OPTS:-}"
 TOOL_ENV=(); [ -z "$TOOL_JVM_OPTS" ] || TOOL_ENV=(env JDK_JAVA_OPTIONS="$TOOL_JVM_OPTS")
-PATHS_WANTED="${BENCH_PATHS:-direct gateway gateway-audit gateway-tls direct-ssl}"
+PATHS_WANTED="${BENCH_PATHS:-direct gateway gateway-acl gateway-audit gateway-tls direct-ssl}"
 KEEP="${BENCH_KEEP:-0}"
 TOOL_TIMEOUT="${BENCH_TOOL_TIMEOUT:-600}"
 export KG_TOOL_HEAP="${KG_TOOL_HEAP:-768m}"
@@ -82,7 +85,7 @@ is_uint "$WARMUP" || die "BENCH_WARMUP must be an integer (got '$WARMUP')"
 read -r -a PATHS <<< "$PATHS_WANTED"
 [ "${#PATHS[@]}" -ge 1 ] || die "BENCH_PATHS is empty"
 for p in "${PATHS[@]}"; do
-    case "$p" in direct|gateway|gateway-audit|gateway-tls|direct-ssl) ;; *) die "unknown path '$p' in BENCH_PATHS (known: direct gateway gateway-audit gateway-tls direct-ssl)" ;; esac
+    case "$p" in direct|gateway|gateway-acl|gateway-audit|gateway-tls|direct-ssl) ;; *) die "unknown path '$p' in BENCH_PATHS (known: direct gateway gateway-acl gateway-audit gateway-tls direct-ssl)" ;; esac
 done
 want_path() { case " ${PATHS[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 NEED_SSL=0; { want_path gateway-tls || want_path direct-ssl; } && NEED_SSL=1
@@ -94,7 +97,7 @@ done
 CLK_TCK="$(getconf CLK_TCK)"
 
 # ---- cleanup --------------------------------------------------------------------------------
-declare -A GW_PID=()       # gateway|gateway-audit|gateway-tls -> pid
+declare -A GW_PID=()       # gateway|gateway-acl|gateway-audit|gateway-tls -> pid
 TOOL_PGID=""
 STARTED_KAFKA=0
 BED_PIDS=""
@@ -194,7 +197,7 @@ else:
 EOF
 }
 
-gw_alive() { # gw_alive [gateway|gateway-audit|gateway-tls] (default: every gateway started)
+gw_alive() { # gw_alive [gateway|gateway-acl|gateway-audit|gateway-tls] (default: every gateway started)
     local g gs=("$@")
     [ $# -gt 0 ] || gs=("${!GW_PID[@]}")
     for g in "${gs[@]}"; do
@@ -305,12 +308,18 @@ fi
 # with its own config on its own free ports, both in front of the brokers' PLAINTEXT listeners.
 declare -A GW_BOOT=() GW_BASE=()
 listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }   # no probe connections
-start_gateway() { # start_gateway gateway|gateway-audit|gateway-tls
+start_gateway() { # start_gateway gateway|gateway-acl|gateway-audit|gateway-tls
     local g="$1" base tls="" audit="" i
     base="$(free_port_base "${GW_BASE[gateway]:-0}")" || die "no free local port range for $g"
     if [ "$g" = gateway-tls ]; then
         tls=',
               "tls": { "cert_file": "'"$CERTS/server.pem"'", "key_file": "'"$CERTS/server.key"'" }'
+    fi
+    local policy="$REPO/conf/policy-allow-all.json"
+    if [ "$g" = gateway-acl ]; then
+        policy="$WORK/policy-1000.json"
+        python3 "$HERE/make_policy.py" --rules 1000 --roles 50 --member User:ANONYMOUS \
+            --topic-prefix kg-bench- > "$policy" || die "cannot generate the bench policy"
     fi
     if [ "$g" = gateway-audit ]; then
         audit=',
@@ -327,7 +336,7 @@ start_gateway() { # start_gateway gateway|gateway-audit|gateway-tls
   "limits": { "max_frame_bytes": 104857600, "max_response_bytes": 268435456,
               "buffer_bytes": 262144, "idle_timeout_ms": 600000, "max_inflight": 1024,
               "max_connections": 10000 },
-  "acl": { "policy_file": "$REPO/conf/policy-allow-all.json" }$audit
+  "acl": { "policy_file": "$policy" }$audit
 }
 EOF
     "$GW_BIN" check -c "$WORK/$g.json" >/dev/null || die "generated $g config is invalid: $WORK/$g.json"
@@ -348,6 +357,7 @@ EOF
     log "$g pid ${GW_PID[$g]}, $WORKERS worker(s), bootstrap ${GW_BOOT[$g]}, brokers on $((base + 11))-$((base + 13))${tls:+ (TLS)}"
 }
 want_path gateway && start_gateway gateway
+want_path gateway-acl && start_gateway gateway-acl
 want_path gateway-audit && start_gateway gateway-audit
 want_path gateway-tls && start_gateway gateway-tls
 
@@ -358,7 +368,7 @@ run_one() { # run_one produce|consume PATH ROUND N_RECORDS [record]
     case "$path" in
         direct)      boot="$DIRECT_BOOTSTRAP" ;;
         direct-ssl)  boot="$SSL_BOOTSTRAP" ;;
-        gateway|gateway-audit|gateway-tls) gw="$path"; boot="${GW_BOOT[$path]}" ;;
+        gateway|gateway-acl|gateway-audit|gateway-tls) gw="$path"; boot="${GW_BOOT[$path]}" ;;
     esac
     case "$path" in
         *ssl|*tls) if [ "$MAJOR" -ge 4 ]; then cfg=(--command-config "$WORK/client-ssl.properties")
@@ -434,7 +444,7 @@ for r in $(seq "$ROUNDS"); do
 done
 gw_alive
 GW_RSS=""
-for g in gateway gateway-audit gateway-tls; do
+for g in gateway gateway-acl gateway-audit gateway-tls; do
     [ -n "${GW_PID[$g]:-}" ] || continue
     rss="$(awk '/VmHWM/{print $2" "$3}' "/proc/${GW_PID[$g]}/status")"
     GW_RSS="${GW_RSS:+$GW_RSS, }$g $rss"
@@ -450,7 +460,7 @@ DEST="$MD"; [ "$MD" = - ] && DEST="$WORK/BENCHMARKS.md"
 CMD="make bench"
 for kv in "KAFKA_VERSION=$KAFKA_VERSION:3.6.2" "BENCH_RECORDS=$RECORDS:200000" "BENCH_ROUNDS=$ROUNDS:3" \
           "BENCH_WORKERS=$WORKERS:1" "BENCH_RECORD_SIZE=$RECORD_SIZE:1024" "BENCH_WARMUP=$WARMUP:$RECORDS" \
-          "BENCH_PATHS=${PATHS[*]}:direct gateway gateway-audit gateway-tls direct-ssl" "BENCH_TOOL_JVM_OPTS=$TOOL_JVM_OPTS:"; do
+          "BENCH_PATHS=${PATHS[*]}:direct gateway gateway-acl gateway-audit gateway-tls direct-ssl" "BENCH_TOOL_JVM_OPTS=$TOOL_JVM_OPTS:"; do
     cur="${kv%:*}"; def="${kv##*:}"
     [ "${cur#*=}" = "$def" ] || { case "$cur" in *" "*) cur="${cur%%=*}=\"${cur#*=}\"" ;; esac; CMD="$cur $CMD"; }
 done
@@ -471,7 +481,7 @@ python3 "$REPORT" summarize --results "$RESULTS" --md "$DEST" \
     "machine=$(nproc) CPUs ($MODEL), ${MEM_GB} GiB RAM" \
     "kernel=$(uname -sr); $(openssl version 2>/dev/null || echo 'openssl ?'); $(java -version 2>&1 | head -n 1)" \
     "kafka=Apache Kafka $KAFKA_VERSION, 3 KRaft nodes on loopback (tests/kafka/kafka-bed.sh), PLAINTEXT 29092-29094 and SSL 29392-29394 listeners (server auth), Java tools from the same release (kafka-bed.sh: -XX:TieredStopAtLevel=1 -XX:+UseSerialGC${TOOL_JVM_OPTS:+; plus JDK_JAVA_OPTIONS=$TOOL_JVM_OPTS for the perf tools})" \
-    "gateway=build/kafka-gateway (built $GW_BIN_DESC; HEAD $GW_REV at the start), workers=$WORKERS, one instance per gateway path (plaintext; plaintext with the audit log on; listen.tls with the bed CA's server.pem; defaults otherwise, allow-all policy), all to the brokers' PLAINTEXT listeners; peak RSS: $GW_RSS" \
+    "gateway=build/kafka-gateway (built $GW_BIN_DESC; HEAD $GW_REV at the start), workers=$WORKERS, one instance per gateway path (plaintext; plaintext with a 1,000-rule policy (gateway-acl); plaintext with the audit log on; listen.tls with the bed CA's server.pem; defaults otherwise, allow-all policy), all to the brokers' PLAINTEXT listeners; peak RSS: $GW_RSS" \
     "audit=$AUDIT_DESC" \
     "tls=clients: security.protocol=SSL, truststore.p12 of the bed's CA, other SSL settings default (hostname verification on)${TLS_DESC:+; negotiated with the gateway: $TLS_DESC}" \
     "workload=topic $PARTITIONS partitions RF $RF; producer-perf --num-records $RECORDS --record-size $RECORD_SIZE --throughput -1 acks=all (other producer settings default); consumer-perf $RECORDS records, fresh group, from earliest; warm-up: $WARMUP records produced per path; $ROUNDS rounds, orders: $(IFS=';'; echo "${ORDERS[*]}" | sed 's/;/ | /g')" \

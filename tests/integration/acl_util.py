@@ -20,11 +20,9 @@ import json
 import os
 import random
 import re
-import signal
 import socket
-import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import kg

@@ -338,6 +338,15 @@ def start_gateway(binary: Path, workdir: Path, name: str = "gw", **overrides) ->
             raise AssertionError(f"gateway bootstrap port {gw.bootstrap_port} not accepting after 20s\n"
                                  f"--- gateway log ---\n{gw.log_tail()}")
         time.sleep(0.1)
+    # The broker ports open once the first metadata refresh has learned the brokers; wait for
+    # its log line (either outcome) rather than probing, which would show up in logs and audit.
+    while time.monotonic() < deadline and proc.poll() is None:
+        text = log_path.read_bytes()
+        m = re.search(rb"metadata refresh: (\d+) brokers upstream", text)
+        if b"metadata refresh: no upstream" in text or (
+                m and text.count(b"for broker node") >= int(m.group(1))):
+            break
+        time.sleep(0.05)
     return gw
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor

@@ -530,6 +530,26 @@ static void test_list_groups_filtered(void **state)
 	assert_string_equal(str(item(resp, "Groups", 1), "GroupId"), "g-2");
 }
 
+/* OffsetFetch v10 answers name topics by id only: the id map decides. */
+static void test_offset_fetch_v10_by_id(void **state)
+{
+	(void)state;
+	uint8_t mine[16] = { 21 }, theirs[16] = { 22 }, unknown[16] = { 23 };
+	kg_topics_learn(mine, "ok-a", 4);
+	kg_topics_learn(theirs, "other", 5);
+	struct kc_obj *resp = kc_obj_new(kc_api_find(9)->response->body, 10, &ta);
+	struct kc_obj *g = add(resp, 10, "Groups", NULL);
+	set_str(g, "GroupId", "g-1");
+	const uint8_t *ids[] = { mine, theirs, unknown };
+	for (int i = 0; i < 3; i++)
+		memcpy(field(add(g, 10, "Topics", NULL), "TopicId")->u.uuid, ids[i], 16);
+	/* all topics: only what alice may describe stays */
+	assert_int_equal(kg_authz_response(&conn, 9, 10, KG_POST_FILTER | KG_POST_ALL_TOPICS,
+					   NULL, 0, resp), 1);
+	assert_int_equal(count(g, "Topics"), 1);
+	assert_memory_equal(field(item(g, "Topics", 0), "TopicId")->u.uuid, mine, 16);
+}
+
 static void test_cluster_apis(void **state)
 {
 	(void)state;
@@ -588,6 +608,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_delete_topics_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_groups_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offset_fetch_v10_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_apis, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_applies_at_once, setup, teardown),
 	};
