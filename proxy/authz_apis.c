@@ -341,9 +341,15 @@ static int16_t delete_topic_item(struct authz_ctx *x, struct kc_value *v)
 		e = authz_str(v, &p, &n) ? 0 : ERR_INVALID_REQUEST;
 	if (e)
 		return e;
-	if (!authz_check(x, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE) ||
-	    !authz_check(x, KG_RES_TOPIC, p, n, KG_OP_DELETE))
+	if (!authz_check(x, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE))
+		return ERR_TOPIC_AUTHZ;   /* by id: the name stays null */
+	if (!authz_check(x, KG_RES_TOPIC, p, n, KG_OP_DELETE)) {
+		/* Describable: its error echoes the name, as a broker's does. */
+		struct kc_value *nm = x->ver >= 6 ? kc_get(v->u.obj, "Name") : NULL;
+		if (nm && nm->u.b.len < 0)
+			kc_set_string(x->a, nm, p, n);
 		return ERR_TOPIC_AUTHZ;
+	}
 	return 0;
 }
 

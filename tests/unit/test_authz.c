@@ -516,6 +516,18 @@ static void test_delete_topics_by_id(void **state)
 	assert_int_equal(o.verdict, KG_AUTHZ_REWRITE);
 	assert_int_equal(count(r, "Topics"), 1);
 	assert_int_equal(num(item(o.merge, "Responses", 0), "ErrorCode"), 29);
+	/* ro may be described: the error names it; an undescribable id stays nameless */
+	assert_string_equal(str(item(o.merge, "Responses", 0), "Name"), "ro");
+	uint8_t hidden[16] = { 9, 8 };
+	kg_topics_learn(hidden, "secret", 6);
+	r = req_new(20, 6);
+	t = add(r, 6, "Topics", NULL);
+	field(t, "Name")->u.b.len = -1;
+	memcpy(field(t, "TopicId")->u.uuid, hidden, 16);
+	o = decide(20, 6, r);
+	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
+	assert_string_equal(str(item(o.local, "Responses", 0), "Name"), "<null>");
+	assert_int_equal(num(item(o.local, "Responses", 0), "ErrorCode"), 29);
 }
 
 static void test_list_groups_filtered(void **state)
