@@ -316,7 +316,7 @@ int kg_authz_response(struct kg_conn *c, int16_t api_key, int16_t version, uint8
 		      const uint8_t *merge, uint32_t merge_len, struct kc_obj *resp)
 {
 	/* Fixes first: they must not hide the merged denial entries. */
-	int rc = authz_resp_fix(c, api_key, version, post, resp, &c->arena);
+	int rc = authz_resp_fix(c, api_key, post, resp);
 	if (rc < 0)
 		return -1;
 	if (merge) {

@@ -20,8 +20,6 @@ void kg_authz_commit(struct kg_conn *c, int16_t api_key);
 int kg_authz_response(struct kg_conn *c, int16_t api_key, int16_t version,
 		      uint8_t post, const uint8_t *merge, uint32_t merge_len,
 		      struct kc_obj *resp);
-/* Whether a response needs kg_authz_response even without merge/post. */
-bool kg_authz_response_needed(int16_t api_key, int16_t version);
 /* Whether the gateway knows how to authorize this API (apis.c lets no
  * other API through). */
 bool kg_authz_api_has_rule(int16_t api_key);

@@ -82,7 +82,6 @@ int16_t authz_topic_name(struct authz_ctx *x, struct kc_obj *item, const char *n
 void authz_apis_decide(struct authz_ctx *x);
 
 /* authz_resp.c */
-int authz_resp_fix(struct kg_conn *c, int16_t key, int16_t ver, uint8_t post,
-		   struct kc_obj *resp, struct kc_arena *a);
+int authz_resp_fix(struct kg_conn *c, int16_t key, uint8_t post, struct kc_obj *resp);
 
 #endif

@@ -238,24 +238,8 @@ static int describe_topic_partitions(struct kg_conn *c, uint8_t post, struct kc_
 	return changed;
 }
 
-bool kg_authz_response_needed(int16_t api_key, int16_t version)
+int authz_resp_fix(struct kg_conn *c, int16_t key, uint8_t post, struct kc_obj *resp)
 {
-	switch (api_key) {
-	case API_METADATA:
-	case API_DESCRIBE_TOPIC_PARTITIONS:
-		return true;                  /* topic ids are learned here */
-	case API_CREATE_TOPICS:
-		return version >= 7;
-	default:
-		return false;
-	}
-}
-
-int authz_resp_fix(struct kg_conn *c, int16_t key, int16_t ver, uint8_t post,
-		   struct kc_obj *resp, struct kc_arena *a)
-{
-	(void)ver;
-	(void)a;
 	switch (key) {
 	case API_METADATA:
 		return metadata(c, post, resp);

@@ -302,7 +302,6 @@ static int encode_response(struct kg_conn *c, int32_t corr, const struct kc_obj 
 static bool response_decoded(const struct kg_inflight *e)
 {
 	return e->merge || e->post || kg_rewrite_needed(e->api_key, e->version) ||
-	       kg_authz_response_needed(e->api_key, e->version) ||
 	       kg_audit_wants_response(e->api_key);
 }
 
