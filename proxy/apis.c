@@ -14,60 +14,62 @@
 
 #include <stddef.h>
 
-/* One allowed API and the highest version the gateway lets through. */
+/* One allowed API and the versions the gateway lets through. */
 struct api_rule {
 	int16_t key;                   /* api key */
 	int16_t max;                   /* gateway cap; -1: the codec's max */
+	int16_t min;                   /* gateway floor; 0: the codec's min */
 };
 
 static const struct api_rule rules[] = {
-	{ 0, -1 },   /* Produce */
-	{ 1, -1 },   /* Fetch */
-	{ 2, -1 },   /* ListOffsets */
-	{ 3, -1 },   /* Metadata */
-	{ 8, -1 },   /* OffsetCommit */
-	{ 9, -1 },   /* OffsetFetch */
-	{ 10, -1 },  /* FindCoordinator */
-	{ 11, -1 },  /* JoinGroup */
-	{ 12, -1 },  /* Heartbeat */
-	{ 13, -1 },  /* LeaveGroup */
-	{ 14, -1 },  /* SyncGroup */
-	{ 15, -1 },  /* DescribeGroups */
-	{ 16, -1 },  /* ListGroups */
-	{ 18, -1 },  /* ApiVersions */
-	{ 19, -1 },  /* CreateTopics */
-	{ 20, -1 },  /* DeleteTopics */
-	{ 21, -1 },  /* DeleteRecords */
-	{ 22, -1 },  /* InitProducerId */
-	{ 23, -1 },  /* OffsetForLeaderEpoch */
-	{ 24, 3 },   /* AddPartitionsToTxn: v4+ is broker-to-broker (KIP-890) */
-	{ 25, -1 },  /* AddOffsetsToTxn */
-	{ 26, -1 },  /* EndTxn */
-	{ 28, -1 },  /* TxnOffsetCommit */
-	{ 32, -1 },  /* DescribeConfigs */
-	{ 33, -1 },  /* AlterConfigs */
-	{ 34, -1 },  /* AlterReplicaLogDirs */
-	{ 35, -1 },  /* DescribeLogDirs */
-	{ 37, -1 },  /* CreatePartitions */
-	{ 42, -1 },  /* DeleteGroups */
-	{ 43, -1 },  /* ElectLeaders */
-	{ 44, -1 },  /* IncrementalAlterConfigs */
-	{ 45, -1 },  /* AlterPartitionReassignments */
-	{ 46, -1 },  /* ListPartitionReassignments */
-	{ 47, -1 },  /* OffsetDelete */
-	{ 48, -1 },  /* DescribeClientQuotas */
-	{ 49, -1 },  /* AlterClientQuotas */
-	{ 57, -1 },  /* UpdateFeatures */
-	{ 60, -1 },  /* DescribeCluster */
-	{ 61, -1 },  /* DescribeProducers */
-	{ 65, -1 },  /* DescribeTransactions */
-	{ 66, -1 },  /* ListTransactions */
-	{ 68, -1 },  /* ConsumerGroupHeartbeat */
-	{ 69, -1 },  /* ConsumerGroupDescribe */
-	{ 71, -1 },  /* GetTelemetrySubscriptions */
-	{ 72, -1 },  /* PushTelemetry */
-	{ 74, -1 },  /* ListConfigResources (ListClientMetricsResources) */
-	{ 75, -1 },  /* DescribeTopicPartitions */
+	{ 0, -1, 0 },   /* Produce */
+	{ 1, -1, 0 },   /* Fetch */
+	{ 2, -1, 0 },   /* ListOffsets */
+	{ 3, -1, 4 },   /* Metadata: v0-3 cannot turn auto-creation off, which
+	                   the gateway needs for principals without CREATE */
+	{ 8, -1, 0 },   /* OffsetCommit */
+	{ 9, -1, 0 },   /* OffsetFetch */
+	{ 10, -1, 0 },  /* FindCoordinator */
+	{ 11, -1, 0 },  /* JoinGroup */
+	{ 12, -1, 0 },  /* Heartbeat */
+	{ 13, -1, 0 },  /* LeaveGroup */
+	{ 14, -1, 0 },  /* SyncGroup */
+	{ 15, -1, 0 },  /* DescribeGroups */
+	{ 16, -1, 0 },  /* ListGroups */
+	{ 18, -1, 0 },  /* ApiVersions */
+	{ 19, -1, 0 },  /* CreateTopics */
+	{ 20, -1, 0 },  /* DeleteTopics */
+	{ 21, -1, 0 },  /* DeleteRecords */
+	{ 22, -1, 0 },  /* InitProducerId */
+	{ 23, -1, 0 },  /* OffsetForLeaderEpoch */
+	{ 24, 3, 0 },   /* AddPartitionsToTxn: v4+ is broker-to-broker (KIP-890) */
+	{ 25, -1, 0 },  /* AddOffsetsToTxn */
+	{ 26, -1, 0 },  /* EndTxn */
+	{ 28, -1, 0 },  /* TxnOffsetCommit */
+	{ 32, -1, 0 },  /* DescribeConfigs */
+	{ 33, -1, 0 },  /* AlterConfigs */
+	{ 34, -1, 0 },  /* AlterReplicaLogDirs */
+	{ 35, -1, 0 },  /* DescribeLogDirs */
+	{ 37, -1, 0 },  /* CreatePartitions */
+	{ 42, -1, 0 },  /* DeleteGroups */
+	{ 43, -1, 0 },  /* ElectLeaders */
+	{ 44, -1, 0 },  /* IncrementalAlterConfigs */
+	{ 45, -1, 0 },  /* AlterPartitionReassignments */
+	{ 46, -1, 0 },  /* ListPartitionReassignments */
+	{ 47, -1, 0 },  /* OffsetDelete */
+	{ 48, -1, 0 },  /* DescribeClientQuotas */
+	{ 49, -1, 0 },  /* AlterClientQuotas */
+	{ 57, -1, 0 },  /* UpdateFeatures */
+	{ 60, -1, 0 },  /* DescribeCluster */
+	{ 61, -1, 0 },  /* DescribeProducers */
+	{ 65, -1, 0 },  /* DescribeTransactions */
+	{ 66, -1, 0 },  /* ListTransactions */
+	{ 68, -1, 0 },  /* ConsumerGroupHeartbeat */
+	{ 69, -1, 0 },  /* ConsumerGroupDescribe */
+	{ 71, -1, 0 },  /* GetTelemetrySubscriptions */
+	{ 72, -1, 0 },  /* PushTelemetry */
+	{ 74, -1, 0 },  /* ListConfigResources (ListClientMetricsResources) */
+	{ 75, -1, 0 },  /* DescribeTopicPartitions */
 };
 
 static const struct api_rule *rule_find(int16_t key)
@@ -97,15 +99,12 @@ int16_t kg_api_max_version(int16_t api_key)
 int16_t kg_api_min_version(int16_t api_key)
 {
 	const struct kc_api *a = kc_api_find(api_key);
+	const struct api_rule *r = rule_find(api_key);
 	if (!a || !a->request || !a->response)
 		return -1;
 	int16_t min = a->request->valid.min > a->response->valid.min ? a->request->valid.min
 								     : a->response->valid.min;
-	/* Metadata v0-3 cannot turn automatic topic creation off, which the
-	 * gateway needs for principals without CREATE. */
-	if (api_key == 3 && min < 4)
-		min = 4;
-	return min;
+	return r && r->min > min ? r->min : min;
 }
 
 bool kg_api_allowed(int16_t api_key, int16_t version)

@@ -74,9 +74,11 @@ bool authz_check(struct authz_ctx *x, enum kg_res type, const char *name, size_t
 		name = "";
 		len = 0;
 	}
-	bool ok = s && kg_acl_decide(s, type, name, len, op, &why);
 	struct authz_recs *r = x->c->authz_recs;
-	if (r && r->n == r->cap) {
+	bool ok = s && kg_acl_decide(s, type, name, len, op, r ? &why : NULL);
+	if (!r)
+		return ok;
+	if (r->n == r->cap) {
 		uint32_t ncap = r->cap ? r->cap * 2 : 16;
 		struct authz_rec *nv = kc_arena_alloc(x->a, ncap * sizeof(*nv));
 		if (nv) {
@@ -86,7 +88,7 @@ bool authz_check(struct authz_ctx *x, enum kg_res type, const char *name, size_t
 			r->cap = ncap;
 		}
 	}
-	if (r && r->n < r->cap)
+	if (r->n < r->cap)
 		r->v[r->n++] = (struct authz_rec){ .type = type, .op = op, .allowed = ok,
 						   .name = name, .len = len, .why = why };
 	return ok;
@@ -297,14 +299,16 @@ void kg_authz_request(struct kg_conn *c, const struct kc_req_header *h,
 		      struct kc_obj *req, struct kg_authz_out *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct authz_recs *r = kc_arena_alloc(&c->arena, sizeof(*r));
+	/* Decisions are kept for kg_authz_commit only when there is an
+	 * audit log to write them to. */
+	struct authz_recs *r = c->audit ? kc_arena_alloc(&c->arena, sizeof(*r)) : NULL;
 	c->authz_recs = r;
 	struct authz_ctx x = { .c = c, .a = &c->arena, .key = h->api_key,
 			       .ver = h->api_version, .h = h, .req = req, .out = out };
 	authz_apis_decide(&x);
 	if (out->verdict == KG_AUTHZ_FORWARD && x.modified)
 		out->verdict = KG_AUTHZ_REWRITE;
-	if (!r) {
+	if (c->audit && !r) {
 		/* Out of memory for the audit trail: refuse rather than
 		 * forward something unrecorded. */
 		out->verdict = KG_AUTHZ_CLOSE;

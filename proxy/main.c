@@ -121,8 +121,16 @@ static long long watched_mtime(const struct kg_config *cfg)
  * only when it loaded completely, else the old one stays. */
 /* A new policy is swapped in only when it is valid as a whole; existing
  * connections follow it from their next request. */
-static void reload_policy(const struct kg_config *cfg)
+static long long policy_mtime;         /* of the policy file last loaded */
+
+static void reload_policy(const struct kg_config *cfg, bool force)
 {
+	/* Only a policy file that changed is reloaded on a file poll: a
+	 * renewed certificate must not be recorded as a policy reload. */
+	long long m = file_mtime_ns(cfg->acl_policy_file);
+	if (!force && m == policy_mtime)
+		return;
+	policy_mtime = m;
 	char err[1024];
 	struct kg_policy *p = kg_policy_load(cfg->acl_policy_file, err, sizeof(err));
 	if (!p) {
@@ -140,9 +148,9 @@ static void reload_policy(const struct kg_config *cfg)
 	kg_audit_reload("policy", true, detail);
 }
 
-static void reload(const struct kg_config *cfg)
+static void reload(const struct kg_config *cfg, bool force)
 {
-	reload_policy(cfg);
+	reload_policy(cfg, force);
 	int trc = kg_tls_reload(cfg);
 	if (cfg->tls.enabled || cfg->upstream_tls.enabled)
 		kg_audit_reload("tls", trc == 0, trc == 0 ? "certificates reloaded"
@@ -205,6 +213,7 @@ static int cmd_run(struct kg_config *cfg)
 	 * renewed certificate (cert-manager, a mounted Secret) is picked up
 	 * without a SIGHUP. */
 	long long tls_loaded = watched_mtime(cfg), tls_seen = tls_loaded;
+	policy_mtime = file_mtime_ns(cfg->acl_policy_file);
 	for (;;) {
 		struct timespec poll = { .tv_sec = 5 };
 		int sig = sigtimedwait(&set, NULL, &poll);
@@ -215,7 +224,7 @@ static int cmd_run(struct kg_config *cfg)
 			if (m != tls_loaded && m == tls_seen) {
 				log_info("TLS or users files changed on disk: reloading");
 				tls_loaded = m;
-				reload(cfg);
+				reload(cfg, false);
 			}
 			tls_seen = m;
 			continue;
@@ -223,7 +232,7 @@ static int cmd_run(struct kg_config *cfg)
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading TLS certificates and users");
 			tls_loaded = tls_seen = watched_mtime(cfg);
-			reload(cfg);
+			reload(cfg, true);
 			kg_audit_reopen();
 			continue;
 		}
