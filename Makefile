@@ -2,15 +2,24 @@
 #
 #   make            build build/kafka-gateway
 #   make run        fresh machine -> local 3-broker Kafka + gateway in front
-#   make test       everything CI runs: regen check, unit (+ASan/UBSan), fuzz,
-#                   integration against Kafka 3.6.2 and 4.3.1
+#   make test       everything CI runs: regen and layer checks, unit
+#                   (+ASan/UBSan), fuzz, integration against Kafka 3.6.2
+#                   and 4.3.1
 #   make bench      direct vs gateway throughput, CPU s/GB -> BENCHMARKS.md
+#   make bench-instructions   instructions per Produce/Fetch (callgrind)
+#
+# CFLAGS is yours (optimisation, debug, extra warnings); the flags the
+# build needs are in KG_CFLAGS and always apply, so `make CFLAGS=-O0` keeps
+# -std, -Werror and the include roots.
 
 SHELL    := /bin/bash
 CC       ?= gcc
 CLANG    ?= clang-14
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -Iproxy -Iauth -Iacl -Iaudit
+KG_CFLAGS = -std=c11 -Wall -Wextra -Werror -pthread
+# Includes name their folder: "kafka/codec.h" (under proxy/), "auth/sasl.h".
+KG_CPPFLAGS = -Iproxy -I.
+DEPFLAGS = -MMD -MP
 LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -lsasl2 -pthread
 PYTHON   ?= python3
 KAFKA_VERSIONS ?= 3.6.2 4.3.1
@@ -21,29 +30,55 @@ KAFKA_DEFS_JAR = $(HOME)/.m2/repository/org/apache/kafka/kafka-clients/$(KAFKA_D
 SHARED   ?= ../shared
 FUZZ_SECONDS ?= 30
 
-PROXY_SRC = $(filter-out proxy/main.c,$(wildcard proxy/*.c auth/*.c acl/*.c audit/*.c))
-HEADERS   = $(wildcard proxy/*.h auth/*.h acl/*.h audit/*.h)
-PROXY_OBJ = $(PROXY_SRC:%.c=build/obj/%.o)
-UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+# One folder per concern (README "Layout").
+SRC_DIRS = proxy/base proxy/kafka proxy/io proxy/loop proxy/route proxy/enforce \
+           proxy/config proxy/cli auth acl audit
+MAIN_SRC = proxy/cli/main.c
+LIB_SRC  = $(filter-out $(MAIN_SRC),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+# Three object sets, each compiled once and shared by every binary of
+# its kind: plain, ASan/UBSan (unit tests again), libFuzzer (clang).
+LIB_OBJ   = $(LIB_SRC:%.c=build/obj/%.o)
+ASAN_OBJ  = $(LIB_SRC:%.c=build/asan/obj/%.o)
+FUZZ_OBJ  = $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_BIN  = $(UNIT_SRC:tests/unit/%.c=build/asan/%)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_FLAGS = -std=c11 -g -O1 -pthread -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all deps regen check-regen unit asan fuzz test integration run kafka-up kafka-down kafka-status bench bench-acl certs clean
+.SECONDARY:
+
+.PHONY: all deps regen check-regen check-layers unit asan fuzz test integration run \
+        kafka-up kafka-down kafka-status bench bench-acl bench-instructions certs clean
 
 all: build/kafka-gateway
 
-build/obj/%.o: %.c $(HEADERS)
+build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(KG_CFLAGS) $(CFLAGS) $(KG_CPPFLAGS) $(CPPFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/kafka-gateway: build/obj/proxy/main.o $(PROXY_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+build/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KG_CFLAGS) $(CFLAGS) $(ASAN_FLAGS) $(KG_CPPFLAGS) $(CPPFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) $(KG_CPPFLAGS) $(CPPFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+-include $(wildcard $(LIB_OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) build/obj/proxy/cli/main.d \
+                    $(UNIT_SRC:%.c=build/obj/%.d) $(UNIT_SRC:%.c=build/asan/obj/%.d) \
+                    $(FUZZ_SRC:%.c=build/fuzz/obj/%.d))
+
+build/kafka-gateway: build/obj/$(MAIN_SRC:.c=.o) $(LIB_OBJ)
+	$(CC) $(KG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- dependencies (Debian packages, Python packages) ----
 DEB_PKGS = gcc make libssl-dev libsasl2-dev libsasl2-modules libev-dev libpcre2-dev \
            libjansson-dev libcmocka-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev \
-           kcat maven openjdk-17-jre-headless python3-pip openssl
+           kcat maven openjdk-17-jre-headless python3-pip openssl valgrind
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -56,26 +91,34 @@ deps:
 	@for v in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh fetch $$v || exit 1; done
 
 # ---- generated protocol codec ----
+GEN = $(PYTHON) proxy/kafka/gen_codec.py --defs $(SHARED)/kafka-messages --defs $(KAFKA_DEFS_JAR)
+
 $(KAFKA_DEFS_JAR):
 	mvn -q -B dependency:get -Dartifact=org.apache.kafka:kafka-clients:$(KAFKA_DEFS_VERSION) -Dtransitive=false
 
 regen: $(KAFKA_DEFS_JAR)
-	$(PYTHON) proxy/codegen/gen_codec.py --defs $(SHARED)/kafka-messages --defs $(KAFKA_DEFS_JAR) --out proxy/codec_gen.c
+	$(GEN) --out proxy/kafka/codec_gen.c
 
 check-regen: $(KAFKA_DEFS_JAR)
 	@mkdir -p build
-	$(PYTHON) proxy/codegen/gen_codec.py --defs $(SHARED)/kafka-messages --defs $(KAFKA_DEFS_JAR) --out build/codec_gen.c
-	@cmp -s build/codec_gen.c proxy/codec_gen.c || { echo "proxy/codec_gen.c is stale: run 'make regen' and commit"; diff -u proxy/codec_gen.c build/codec_gen.c | head -20; exit 1; }
-	@echo "check-regen: proxy/codec_gen.c matches the generator"
+	$(GEN) --out build/codec_gen.c
+	@for f in codec_gen.c; do \
+	  cmp -s build/$$f proxy/kafka/$$f || { echo "proxy/kafka/$$f is stale: run 'make regen' and commit"; \
+	    diff -u proxy/kafka/$$f build/$$f | head -20; exit 1; }; done
+	@echo "check-regen: proxy/kafka/codec_gen.c and fields_gen.h match the generator"
+
+# ---- the house rules: includes name their folder, no include cycles ----
+check-layers:
+	$(PYTHON) tests/tools/check_layers.py
 
 # ---- unit tests (cmocka), plain and with ASan/UBSan ----
-build/tests/%: tests/unit/%.c $(PROXY_OBJ)
+build/tests/%: build/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(KG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-build/asan/%: tests/unit/%.c $(PROXY_SRC) $(HEADERS)
+build/asan/%: build/asan/obj/tests/unit/%.o $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -o $@ $< $(PROXY_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(KG_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -84,11 +127,9 @@ asan: $(ASAN_BIN)
 	@set -e; for t in $(ASAN_BIN); do echo "== $$t (ASan/UBSan)"; $$t; done
 
 # ---- fuzzing (libFuzzer) ----
-FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(PROXY_SRC) $(HEADERS)
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -g -O1 -Iproxy -Iauth -Iacl -Iaudit -fsanitize=fuzzer,address,undefined -o $@ $< $(PROXY_SRC) $(LDLIBS)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \
@@ -134,12 +175,17 @@ bench: deps all
 
 # Authorization engine micro-benchmark (1,000-rule policy, decisions/s on
 # one core); not part of `make test`.
-build/bench/acl_bench: tests/bench/acl_bench.c $(PROXY_OBJ)
+build/bench/acl_bench: build/obj/tests/bench/acl_bench.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(KG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 bench-acl: build/bench/acl_bench
 	build/bench/acl_bench
+
+# Instructions per request (Produce, Fetch) through the gateway, counted
+# by callgrind over a fixed replay: repeatable on a noisy machine.
+bench-instructions: deps all
+	tests/bench/replay/callgrind.sh 400
 
 clean:
 	rm -rf build

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
-#include "policy_int.h"
+#include "acl/policy.h"
+#include "acl/policy_int.h"
 
 /* The first deny and the first allow found so far. */
 struct verdict {

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy.h"
-#include "policy_int.h"
+#include "acl/policy.h"
+#include "acl/policy_int.h"
 
 /* ---- names ---- */
 

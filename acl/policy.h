@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
-#include "policy-t.h"
+#include "acl/policy-t.h"
 
 /* Loads and validates a policy file. On error returns NULL and writes a
  * message naming the file, the JSON path / rule and the problem, e.g.

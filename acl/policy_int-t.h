@@ -19,7 +19,7 @@
 #endif
 #include <pcre2.h>
 
-#include "policy-t.h"
+#include "acl/policy-t.h"
 
 /* Resource types as dense indexes (KG_RES_x - KG_RES_FIRST). */
 #define KG_RES_FIRST KG_RES_TOPIC

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy_int-t.h"
+#include "acl/policy_int-t.h"
 
 /* Operations Kafka supports on a resource type (reference 3.1), as a
  * mask; 0 for an unknown type. */

@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
-#include "policy.h"
-#include "policy_int.h"
+#include "acl/policy.h"
+#include "acl/policy_int.h"
 
 /* Backtracking budget per regex match: far above what a sane name pattern
  * needs, low enough that a pathological one cannot stall a worker. */

@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "policy_int.h"
+#include "acl/policy_int.h"
 
 static int is_alnum(unsigned char c)
 {

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "policy.h"
-#include "policy_int.h"
+#include "acl/policy.h"
+#include "acl/policy_int.h"
 
 /* ---- hashing ---- */
 

@@ -8,13 +8,14 @@
  *                                    response for ErrorCode fields, write
  */
 #define _GNU_SOURCE
-#include "audit.h"
-#include "chain.h"
-#include "codec.h"
-#include "conn-t.h"
-#include "event.h"
-#include "hooks.h"
-#include "topics.h"
+#include "audit/audit.h"
+#include "audit/chain.h"
+#include "kafka/codec.h"
+#include "loop/conn-t.h"
+#include "audit/event.h"
+#include "audit/hooks.h"
+#include "kafka/errors.h"
+#include "route/topics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,7 +441,7 @@ static void write_item(struct kg_conn *c, int idx, const struct kg_audit_pending
 										   : "failed";
 	kg_audit_set_cstr(e, "result", result);
 	kg_audit_set_int(e, "error_code", x->err);
-	kg_audit_set_cstr(e, "error", kg_audit_error_name(x->err));
+	kg_audit_set_cstr(e, "error", kafka_error_name(x->err));
 	if (x->msg[0])
 		kg_audit_set_cstr(e, "error_message", x->msg);
 	if (x->parts) {

@@ -37,7 +37,7 @@ enum kg_audit_fsync {
 	KG_AUDIT_FSYNC_NEVER           /* left to the kernel */
 };
 
-/* The "audit" section of the configuration (proxy/config_audit.c). */
+/* The "audit" section of the configuration (proxy/config/config_audit.c). */
 struct kg_audit_cfg {
 	bool enabled;                  /* false: every hook is a no-op */
 	int sink;                      /* enum kg_audit_sink */

@@ -1,14 +1,14 @@
 /* audit.c - the audit log's life: start with the gateway, records of the
  * gateway's own events (start, stop, reloads), reopen on SIGHUP, stop. */
 #define _GNU_SOURCE
-#include "audit.h"
-#include "config.h"
-#include "event.h"
-#include "hooks.h"
-#include "log.h"
-#include "verify.h"
-#include "version.h"
-#include "writer.h"
+#include "audit/audit.h"
+#include "config/config.h"
+#include "audit/event.h"
+#include "audit/hooks.h"
+#include "base/log.h"
+#include "audit/verify.h"
+#include "base/version.h"
+#include "audit/writer.h"
 
 #include <errno.h>
 #include <libgen.h>

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec-t.h"
-#include "policy-t.h"
+#include "kafka/codec-t.h"
+#include "acl/policy-t.h"
 
 struct kg_conn;
 struct kg_config;

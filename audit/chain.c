@@ -10,7 +10,7 @@
  * without the key. The fixed-width tail lets the verifier read a record
  * without a JSON parser.
  */
-#include "chain.h"
+#include "audit/chain.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "audit-t.h"
+#include "audit/audit-t.h"
 
 /* Lowercase hex of n bytes into out (2n + 1 bytes with the NUL). */
 void kg_audit_hex(const uint8_t *b, size_t n, char *out);

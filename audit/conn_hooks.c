@@ -2,15 +2,15 @@
  * authentication, client software, close (or a failed TLS handshake).
  * Everything here runs on the connection's worker thread. */
 #define _GNU_SOURCE
-#include "audit.h"
-#include "codec.h"
-#include "config-t.h"
-#include "conn-t.h"
-#include "event.h"
-#include "hooks.h"
-#include "principal.h"
-#include "sink.h"
-#include "worker-t.h"
+#include "audit/audit.h"
+#include "kafka/codec.h"
+#include "config/config-t.h"
+#include "loop/conn-t.h"
+#include "audit/event.h"
+#include "audit/hooks.h"
+#include "auth/principal.h"
+#include "audit/sink.h"
+#include "loop/worker-t.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

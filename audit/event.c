@@ -2,8 +2,8 @@
  * (one record = one line, safe for syslog), in insertion order: "time",
  * "type", "instance", then the event's own fields (README "Audit log"). */
 #define _GNU_SOURCE
-#include "event.h"
-#include "writer.h"
+#include "audit/event.h"
+#include "audit/writer.h"
 
 #include <stdbool.h>
 #include <stdio.h>

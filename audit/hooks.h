@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "audit-t.h"
-#include "codec-t.h"
+#include "audit/audit-t.h"
+#include "kafka/codec-t.h"
 
 struct kg_conn;
 
@@ -30,6 +30,5 @@ void kg_audit_admin_free(struct kg_audit_conn *a);
 
 /* Names for records. */
 const char *kg_audit_api_name(int16_t api_key);      /* "Produce", "api-99" */
-const char *kg_audit_error_name(int code);           /* "TOPIC_ALREADY_EXISTS" */
 
 #endif

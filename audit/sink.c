@@ -13,8 +13,8 @@
  * record, the line without its newline.
  */
 #define _GNU_SOURCE
-#include "sink.h"
-#include "chain.h"
+#include "audit/sink.h"
+#include "audit/chain.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "audit-t.h"
+#include "audit/audit-t.h"
 
 /* Opens the sink the settings name. For a file, head receives where the
  * chain stands (its last record, or that of the newest rotated file) and

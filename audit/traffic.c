@@ -15,16 +15,16 @@
  * thread only; a per-worker timer flushes it.
  */
 #define _GNU_SOURCE
-#include "audit.h"
-#include "chain.h"
-#include "codec.h"
-#include "conn-t.h"
-#include "event.h"
-#include "hooks.h"
-#include "policy.h"
-#include "sink.h"
-#include "topics.h"
-#include "worker-t.h"
+#include "audit/audit.h"
+#include "audit/chain.h"
+#include "kafka/codec.h"
+#include "loop/conn-t.h"
+#include "audit/event.h"
+#include "audit/hooks.h"
+#include "acl/policy.h"
+#include "audit/sink.h"
+#include "route/topics.h"
+#include "loop/worker-t.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,8 +18,8 @@
  * flock (or with --live): it may end without a seal.
  */
 #define _GNU_SOURCE
-#include "verify.h"
-#include "chain.h"
+#include "audit/verify.h"
+#include "audit/chain.h"
 
 #include <errno.h>
 #include <fcntl.h>

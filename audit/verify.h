@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "audit-t.h"
+#include "audit/audit-t.h"
 
 #define KG_AUDIT_KEY_MAX 1024          /* longest HMAC key, bytes */
 

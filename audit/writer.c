@@ -22,11 +22,11 @@
  * at a clean stop, so a file cut short is told from a complete one.
  */
 #define _GNU_SOURCE
-#include "writer.h"
-#include "chain.h"
-#include "event.h"
-#include "log.h"
-#include "sink.h"
+#include "audit/writer.h"
+#include "audit/chain.h"
+#include "audit/event.h"
+#include "base/log.h"
+#include "audit/sink.h"
 
 #include <errno.h>
 #include <pthread.h>

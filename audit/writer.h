@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "audit-t.h"
+#include "audit/audit-t.h"
 
 /* Opens the sink and starts the thread. cfg must outlive the writer; key
  * (copied) may be NULL. 0, or -1 with a message. */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "principal.h"
+#include "auth/principal.h"
 
 /* Backtracking budget per pcre2_match: far above what any sane rule needs on
  * a DN of KG_PRINCIPAL_MAX bytes, low enough that a pathological pattern

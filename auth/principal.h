@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include "principal-t.h"
+#include "auth/principal-t.h"
 
 /* Longest DN / principal name the gateway handles; a longer one is refused. */
 #define KG_PRINCIPAL_MAX 1024

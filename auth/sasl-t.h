@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sasl/sasl.h>
 
-#include "users-t.h"
+#include "auth/users-t.h"
 
 /* Mechanisms the gateway offers; the SCRAM values equal enum kg_scram_mech. */
 enum kg_sasl_mech {

@@ -28,9 +28,9 @@
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 
-#include "log.h"
-#include "sasl.h"
-#include "users.h"
+#include "base/log.h"
+#include "auth/sasl.h"
+#include "auth/users.h"
 
 /* cyrus stores callbacks as int (*)(void); going through void (*)(void)
  * keeps gcc's -Wcast-function-type quiet about the deliberate cast. */

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "sasl-t.h"
+#include "auth/sasl-t.h"
 
 /*
  * Initialises cyrus-sasl as a server: pthread mutexes for its internals,

@@ -24,7 +24,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "users.h"
+#include "auth/users.h"
 
 /* A users file bigger than this is not a users file (and would be slow to
  * parse on every reload). */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "users-t.h"
+#include "auth/users-t.h"
 
 /* "SCRAM-SHA-256" / "SCRAM-SHA-512", or NULL for another value. */
 const char *kg_scram_mech_name(int mech);

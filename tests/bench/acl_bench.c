@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "policy.h"
+#include "acl/policy.h"
 
 #define NROLES 50
 #define RULES_PER_ROLE 20

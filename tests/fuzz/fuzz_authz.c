@@ -23,13 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apis.h"
-#include "authz.h"
-#include "codec.h"
-#include "conn-t.h"
-#include "log.h"
-#include "policy.h"
-#include "topics.h"
+#include "enforce/apis.h"
+#include "enforce/authz.h"
+#include "kafka/codec.h"
+#include "loop/conn-t.h"
+#include "base/log.h"
+#include "acl/policy.h"
+#include "route/topics.h"
 
 #define CHECK(cond)                                                           \
 	do {                                                                  \

@@ -8,21 +8,21 @@
  * to the request-header decoder too.
  *
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -Iproxy \
- *       tests/fuzz/fuzz_codec.c proxy/codec.c proxy/codec_gen.c -o fuzz_codec
+ *       tests/fuzz/fuzz_codec.c proxy/kafka/codec.c proxy/kafka/codec_gen.c -o fuzz_codec
  *   ./fuzz_codec -max_total_time=60 CORPUS_DIR
  *
  * Seed corpus (valid default requests and error responses of every API
  * version), built without libFuzzer:
  *
- *   cc -DKC_FUZZ_MAKE_SEEDS -Iproxy tests/fuzz/fuzz_codec.c proxy/codec.c \
- *       proxy/codec_gen.c -o make_seeds && ./make_seeds CORPUS_DIR
+ *   cc -DKC_FUZZ_MAKE_SEEDS -Iproxy tests/fuzz/fuzz_codec.c proxy/kafka/codec.c \
+ *       proxy/kafka/codec_gen.c -o make_seeds && ./make_seeds CORPUS_DIR
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "kafka/codec.h"
 
 /* A failed check: crash so libFuzzer records the input. */
 #define CHECK(cond)                                                           \

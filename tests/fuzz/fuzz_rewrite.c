@@ -1,6 +1,6 @@
 /*
  * fuzz_rewrite.c - libFuzzer target for broker address rewriting
- * (proxy/rewrite.c) on top of the codec.
+ * (proxy/route/rewrite.c) on top of the codec.
  *
  * Input: selector (1 byte: which rewritten API), version (1 byte, mapped
  * into the versions of that API that are rewritten), then a response body.
@@ -35,12 +35,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apis.h"
-#include "codec.h"
-#include "config.h"
-#include "log.h"
-#include "rewrite.h"
-#include "router.h"
+#include "enforce/apis.h"
+#include "kafka/codec.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "route/rewrite.h"
+#include "route/router.h"
 
 #define CHECK(cond)                                                           \
 	do {                                                                  \

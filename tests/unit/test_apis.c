@@ -1,5 +1,5 @@
 /*
- * test_apis.c - unit tests of proxy/apis.c: the client-facing allowlist
+ * test_apis.c - unit tests of proxy/enforce/apis.c: the client-facing allowlist
  * (fail closed) and its version bounds against the codec tables.
  */
 #include <setjmp.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "apis.h"
-#include "authz.h"
-#include "codec.h"
+#include "enforce/apis.h"
+#include "enforce/authz.h"
+#include "kafka/codec.h"
 
 static int16_t codec_max(int16_t key)
 {

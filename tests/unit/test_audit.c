@@ -39,10 +39,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "chain.h"
-#include "event.h"
-#include "verify.h"
-#include "writer.h"
+#include "audit/chain.h"
+#include "audit/event.h"
+#include "audit/verify.h"
+#include "audit/writer.h"
 
 static char dir[64];
 static char path[128];

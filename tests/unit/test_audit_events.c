@@ -1,7 +1,7 @@
 /*
  * test_audit_events.c - unit tests of the audit records the proxy's hooks
  * produce (audit/audit.c, conn_hooks.c, traffic.c, admin.c) and of the
- * "audit" configuration section (proxy/config_audit.c).
+ * "audit" configuration section (proxy/config/config_audit.c).
  *
  * A configuration is loaded from a temporary file, the audit log started
  * on a temporary directory, and a connection is played without sockets:
@@ -26,12 +26,12 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
-#include "audit.h"
-#include "codec.h"
-#include "config.h"
-#include "conn-t.h"
-#include "verify.h"
-#include "worker-t.h"
+#include "audit/audit.h"
+#include "kafka/codec.h"
+#include "config/config.h"
+#include "loop/conn-t.h"
+#include "audit/verify.h"
+#include "loop/worker-t.h"
 
 static char dir[64], path[128], cfgpath[128];
 static char err[1024];

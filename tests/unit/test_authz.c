@@ -15,11 +15,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "authz.h"
-#include "codec.h"
-#include "conn-t.h"
-#include "policy.h"
-#include "topics.h"
+#include "enforce/authz.h"
+#include "kafka/codec.h"
+#include "loop/conn-t.h"
+#include "acl/policy.h"
+#include "route/topics.h"
 
 static const char *const POLICY =
 	"{\"super_users\": [\"User:admin\"], \"roles\": [{\"name\": \"app\","

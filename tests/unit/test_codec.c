@@ -1,5 +1,5 @@
 /*
- * test_codec.c - unit tests of the Kafka protocol codec (proxy/codec.c and
+ * test_codec.c - unit tests of the Kafka protocol codec (proxy/kafka/codec.c and
  * the generated tables). Byte vectors are written by hand from the Kafka
  * wire format, not produced by the codec under test.
  */
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "codec.h"
+#include "kafka/codec.h"
 
 enum { API_PRODUCE = 0, API_FETCH = 1, API_METADATA = 3,
        API_CONTROLLED_SHUTDOWN = 7, API_OFFSET_COMMIT = 8,

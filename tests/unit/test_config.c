@@ -1,5 +1,5 @@
 /*
- * test_config.c - unit tests of proxy/config.c: loading conf/gateway.json,
+ * test_config.c - unit tests of proxy/config/config.c: loading conf/gateway.json,
  * the exact error messages of validation (file, JSON path, problem),
  * defaults, and kg_config_broker_addr().
  *
@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "base/log.h"
 
 /* A valid minimal config; tests splice their own pieces into templates. */
 #define LISTEN_OK "\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100}"

@@ -21,8 +21,8 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "policy.h"
-#include "policy_int.h" /* kg_acl_regex_prefix */
+#include "acl/policy.h"
+#include "acl/policy_int.h" /* kg_acl_regex_prefix */
 
 static char err[1024];
 

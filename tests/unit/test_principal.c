@@ -27,7 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "principal.h"
+#include "auth/principal.h"
 
 /* ---- building certificates ---- */
 

@@ -1,5 +1,5 @@
 /*
- * test_rewrite.c - unit tests of proxy/rewrite.c: broker addresses in
+ * test_rewrite.c - unit tests of proxy/route/rewrite.c: broker addresses in
  * Metadata, FindCoordinator, DescribeCluster, Produce/Fetch NodeEndpoints,
  * ShareFetch/ShareAcknowledge are replaced by the gateway's advertised
  * address of each node; ApiVersions is capped to the allowlist.
@@ -28,12 +28,12 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "apis.h"
-#include "codec.h"
-#include "config.h"
-#include "log.h"
-#include "rewrite.h"
-#include "router.h"
+#include "enforce/apis.h"
+#include "kafka/codec.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "route/rewrite.h"
+#include "route/router.h"
 
 enum { API_PRODUCE = 0, API_FETCH = 1, API_LIST_OFFSETS = 2, API_METADATA = 3,
        API_LEADER_AND_ISR = 4, API_FIND_COORDINATOR = 10, API_JOIN_GROUP = 11,

@@ -26,8 +26,8 @@
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 
-#include "sasl.h"
-#include "users.h"
+#include "auth/sasl.h"
+#include "auth/users.h"
 
 #define ALL_MECHS (KG_SASL_MECH_BIT(KG_SASL_SCRAM_SHA_256) | KG_SASL_MECH_BIT(KG_SASL_SCRAM_SHA_512) | \
 		   KG_SASL_MECH_BIT(KG_SASL_PLAIN))

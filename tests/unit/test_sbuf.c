@@ -1,5 +1,5 @@
 /*
- * test_sbuf.c - unit tests of proxy/sbuf.c: the receive buffer's
+ * test_sbuf.c - unit tests of proxy/io/sbuf.c: the receive buffer's
  * compaction and growth, settling, reading, and kg_flush() over a real
  * socketpair with partial writes and a closed peer.
  */
@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sbuf.h"
+#include "io/sbuf.h"
 
 /* Distinct byte patterns, so misplaced bytes are caught. */
 /* A plaintext stream over fd; one at a time is enough for these tests. */

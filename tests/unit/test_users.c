@@ -1,6 +1,6 @@
 /*
  * test_users.c - unit tests of auth/users.c (credential store, SCRAM key
- * derivation, fake credentials) and proxy/cli_user.c (the user CLI).
+ * derivation, fake credentials) and proxy/cli/cli_user.c (the user CLI).
  *
  * The SCRAM-SHA-256 vector is RFC 7677 section 3 (user "user", password
  * "pencil"); its StoredKey/ServerKey and the SCRAM-SHA-512 keys for the
@@ -23,8 +23,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "cli_user.h"
-#include "users.h"
+#include "cli/cli_user.h"
+#include "auth/users.h"
 
 static char g_dir[256];
 

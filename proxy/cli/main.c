@@ -1,0 +1,288 @@
+/* main.c - command line: run, check, --help, --version. */
+#define _GNU_SOURCE
+#include "audit/audit.h"
+#include "cli/cli_acl.h"
+#include "cli/cli_audit.h"
+#include "cli/cli_user.h"
+#include "kafka/codec.h"
+#include "config/config.h"
+#include "loop/conn.h"
+#include "auth/limiter.h"
+#include "base/log.h"
+#include "acl/policy.h"
+#include "route/refresh.h"
+#include "route/router.h"
+#include "auth/sasl.h"
+#include "auth/users.h"
+#include "auth/tls.h"
+#include "base/version.h"
+#include "loop/worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KG_VERSION KG_VERSION_STRING
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"kafka-gateway %s - a security gateway for Apache Kafka\n"
+		"\n"
+		"Usage:\n"
+		"  kafka-gateway run -c FILE     run the gateway with config FILE\n"
+		"  kafka-gateway check -c FILE   validate config FILE and exit\n"
+		"  kafka-gateway user add|set-password|remove|list --users FILE [NAME]\n"
+		"                                manage SASL/SCRAM users (see README)\n"
+		"  kafka-gateway acl explain|check --policy FILE | -c FILE ...\n"
+		"                                check a policy, explain a decision (see README)\n"
+		"  kafka-gateway audit verify [--hmac-key-file F] [--live] FILE...\n"
+		"                                check audit log files (exit 1: tampered)\n"
+		"  kafka-gateway --help          this text\n"
+		"  kafka-gateway --version       print the version\n"
+		"\n"
+		"Exit status: 0 on success, 1 on a bad config or start failure, 2 on bad usage.\n",
+		KG_VERSION);
+}
+
+static struct kg_config *load(int argc, char **argv)
+{
+	const char *path = NULL;
+	for (int i = 2; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc)
+			path = argv[++i];
+		else {
+			fprintf(stderr, "kafka-gateway: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "kafka-gateway: %s needs -c FILE\n", argv[1]);
+		exit(2);
+	}
+	char err[1024];
+	struct kg_config *c = kg_config_load(path, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s\n", err);
+		exit(1);
+	}
+	/* Certificates, keys and the users file are part of the
+	 * configuration: load them now so that `check` and a bad start fail
+	 * the same way. */
+	if (kg_tls_init(c, kg_conn_sni, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+		exit(1);
+	}
+	struct kg_policy *pol = kg_policy_load(c->acl_policy_file, err, sizeof(err));
+	if (!pol) {
+		fprintf(stderr, "kafka-gateway: invalid policy: %s\n", err);
+		exit(1);
+	}
+	kg_policy_swap(pol);
+	if (c->auth.mode == KG_AUTH_SASL) {
+		struct kg_users *u = kg_users_load(c->auth.users_file, err, sizeof(err));
+		if (!u || kg_sasl_init(err, sizeof(err)) < 0) {
+			fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+			exit(1);
+		}
+		kg_users_swap(u);
+	}
+	if (kg_audit_check(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+		exit(1);
+	}
+	return c;
+}
+
+static long long file_mtime_ns(const char *path)
+{
+	struct stat st;
+	if (!path || stat(path, &st) != 0)
+		return 0;
+	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* Newest change among the files the gateway reloads. */
+static long long watched_mtime(const struct kg_config *cfg)
+{
+	long long a = kg_tls_files_mtime(cfg), b = file_mtime_ns(cfg->auth.users_file);
+	long long p = file_mtime_ns(cfg->acl_policy_file);
+	a = a > b ? a : b;
+	return a > p ? a : p;
+}
+
+/* Builds new TLS contexts and a new credential set; each is swapped in
+ * only when it loaded completely, else the old one stays. */
+/* A new policy is swapped in only when it is valid as a whole; existing
+ * connections follow it from their next request. */
+static long long policy_mtime;         /* of the policy file last loaded */
+
+static void reload_policy(const struct kg_config *cfg, bool force)
+{
+	/* Only a policy file that changed is reloaded on a file poll: a
+	 * renewed certificate must not be recorded as a policy reload. */
+	long long m = file_mtime_ns(cfg->acl_policy_file);
+	if (!force && m == policy_mtime)
+		return;
+	policy_mtime = m;
+	char err[1024];
+	struct kg_policy *p = kg_policy_load(cfg->acl_policy_file, err, sizeof(err));
+	if (!p) {
+		log_error("policy reload failed, keeping the current policy: %s", err);
+		kg_audit_reload("policy", false, err);
+		return;
+	}
+	size_t roles = kg_policy_role_count(p), rules = kg_policy_rule_count(p);
+	kg_policy_swap(p);
+	log_info("policy reloaded from %s: %zu roles, %zu rules", cfg->acl_policy_file,
+		 roles, rules);
+	char detail[512];
+	snprintf(detail, sizeof(detail), "%s: %zu roles, %zu rules", cfg->acl_policy_file, roles,
+		 rules);
+	kg_audit_reload("policy", true, detail);
+}
+
+static void reload(const struct kg_config *cfg, bool force)
+{
+	reload_policy(cfg, force);
+	int trc = kg_tls_reload(cfg);
+	if (cfg->tls.enabled || cfg->upstream_tls.enabled)
+		kg_audit_reload("tls", trc == 0, trc == 0 ? "certificates reloaded"
+				: "failed, the current certificates stay (see the gateway log)");
+	if (cfg->auth.mode != KG_AUTH_SASL)
+		return;
+	char err[512];
+	struct kg_users *u = kg_users_load(cfg->auth.users_file, err, sizeof(err));
+	if (!u) {
+		log_error("users reload failed, keeping the current users: %s", err);
+		kg_audit_reload("users", false, err);
+		return;
+	}
+	kg_users_swap(u);
+	log_info("users reloaded from %s", cfg->auth.users_file);
+	kg_audit_reload("users", true, cfg->auth.users_file);
+}
+
+static int cmd_run(struct kg_config *cfg)
+{
+	kg_log_set_level((enum kg_log_level)cfg->log_level);
+	kg_limiter_configure(cfg->auth.max_failures, cfg->auth.failure_window_ms,
+			     cfg->auth.block_ms);
+	struct kg_gateway gw = { .cfg = cfg };
+	kg_router_init(&gw.router, cfg);
+	gw.router.on_new_node = kg_workers_wake;
+	gw.router.on_new_node_ctx = &gw;
+
+	/* Signals are taken by sigwait in this thread only. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (kg_workers_init(&gw, n) < 0) {
+		log_error("cannot start: listeners could not be opened");
+		return 1;
+	}
+	char aerr[512];
+	if (kg_audit_start(cfg, aerr, sizeof(aerr)) < 0) {
+		log_error("cannot start: audit log: %s", aerr);
+		return 1;
+	}
+	if (kg_workers_start(&gw) < 0 || kg_refresh_start(&gw) < 0) {
+		log_error("cannot start threads");
+		return 1;
+	}
+	log_info("kafka-gateway %s started: %d workers, bootstrap %s:%u (advertised %s:%u), "
+		 "%zu upstream bootstrap servers", KG_VERSION, n, cfg->bind_host,
+		 cfg->bootstrap_port, cfg->advertised_host, cfg->bootstrap_advertised_port,
+		 cfg->nbootstrap);
+	kg_audit_gateway_start(cfg, n);
+	/* Signals, and a look at the TLS files every few seconds so that a
+	 * renewed certificate (cert-manager, a mounted Secret) is picked up
+	 * without a SIGHUP. */
+	long long tls_loaded = watched_mtime(cfg), tls_seen = tls_loaded;
+	policy_mtime = file_mtime_ns(cfg->acl_policy_file);
+	for (;;) {
+		struct timespec poll = { .tv_sec = 5 };
+		int sig = sigtimedwait(&set, NULL, &poll);
+		if (sig < 0) {
+			/* Reload once a change has stood still for one period,
+			 * so a file caught half-written is not taken. */
+			long long m = watched_mtime(cfg);
+			if (m != tls_loaded && m == tls_seen) {
+				log_info("TLS or users files changed on disk: reloading");
+				tls_loaded = m;
+				reload(cfg, false);
+			}
+			tls_seen = m;
+			continue;
+		}
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading TLS certificates and users");
+			tls_loaded = tls_seen = watched_mtime(cfg);
+			reload(cfg, true);
+			kg_audit_reopen();
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		kg_audit_stopping(sig == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	}
+	kg_refresh_stop();
+	kg_workers_stop(&gw);
+	kg_audit_stop();
+	kg_router_destroy(&gw.router);
+	kg_tls_shutdown();
+	log_info("kafka-gateway stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("kafka-gateway %s (Kafka protocol: %zu APIs)\n", KG_VERSION, kc_napis);
+		return 0;
+	}
+	if (strcmp(argv[1], "user") == 0)
+		return kg_cli_user(argc, argv);
+	if (strcmp(argv[1], "acl") == 0)
+		return kg_cli_acl(argc, argv);
+	if (strcmp(argv[1], "audit") == 0)
+		return kg_cli_audit(argc, argv);
+	if (strcmp(argv[1], "check") == 0) {
+		struct kg_config *c = load(argc, argv);
+		printf("%s: configuration is valid\n", c->path);
+		kg_tls_shutdown();
+		kg_config_free(c);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0) {
+		struct kg_config *c = load(argc, argv);
+		int rc = cmd_run(c);
+		kg_config_free(c);
+		return rc;
+	}
+	fprintf(stderr, "kafka-gateway: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,36 @@
+/* authz-t.h - what authorization decided for one request. */
+#ifndef KG_AUTHZ_T_H
+#define KG_AUTHZ_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kafka/codec-t.h"
+
+enum kg_authz_verdict {
+	KG_AUTHZ_FORWARD,              /* forward the frame as it came */
+	KG_AUTHZ_REWRITE,              /* forward the edited request tree */
+	KG_AUTHZ_LOCAL,                /* answer with `local`, broker not asked */
+	KG_AUTHZ_CLOSE                 /* close the connection (acks=0 denied) */
+};
+
+/* Response fixes an in-flight request needs (kg_inflight.post bits). */
+enum kg_authz_post {
+	KG_POST_FILTER = 1,            /* hide / mask / re-compute per API
+	                                  (authz_resp.c) */
+	KG_POST_AUTOCREATE = 2,        /* Metadata: auto-creation was turned
+	                                  off for topics without CREATE: their
+	                                  UNKNOWN_TOPIC_OR_PARTITION becomes 29 */
+	KG_POST_ALL_TOPICS = 4         /* the request asked for all topics */
+};
+
+struct kg_authz_out {
+	enum kg_authz_verdict verdict; /* see above */
+	struct kc_obj *local;          /* KG_AUTHZ_LOCAL: the whole response */
+	struct kc_obj *merge;          /* errors for the denied items, merged
+	                                  into the broker's response, or NULL */
+	uint8_t post;                  /* enum kg_authz_post bits */
+	const char *reason;            /* KG_AUTHZ_CLOSE: why */
+};
+
+#endif

@@ -1,0 +1,117 @@
+/* conn-t.h - one client connection paired with its upstream broker
+ * connection.
+ *
+ *   client --c_in--> [parse, check, forward] --to_u + c_in--> broker
+ *   client <--to_c + u_in-- [match, rewrite]  <--u_in-------- broker
+ *
+ * Each direction forwards from its receive buffer without copying; the
+ * gateway's own bytes (rewritten or local responses) go through to_c/to_u.
+ * The in-flight queue pairs responses with requests in order.
+ */
+#ifndef KG_CONN_T_H
+#define KG_CONN_T_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "kafka/codec-t.h"
+#include "io/sbuf-t.h"
+#include "io/stream-t.h"
+
+struct kg_worker;
+struct kg_tls_server;
+
+/* A request waiting for its response, or a local response waiting for its
+ * turn (local != NULL), in the order the client sent them. */
+struct kg_inflight {
+	int32_t corr;                  /* correlation id */
+	int16_t api_key;               /* request api key */
+	int16_t version;               /* request api version */
+	uint8_t *local;                /* gateway-made response frame, or NULL */
+	uint32_t local_len;            /* length of local (with size prefix) */
+	uint8_t *merge;                /* encoded error items of the denied part
+	                                  of the request (authz.h), or NULL */
+	uint32_t merge_len;            /* length of merge */
+	uint8_t post;                  /* enum kg_authz_post bits */
+};
+
+enum kg_conn_state {
+	KG_CONN_HANDSHAKE,             /* client TLS handshake in progress */
+	KG_CONN_AUTHENTICATING,        /* SASL exchange with the gateway; no
+	                                  upstream connection yet */
+	KG_CONN_CONNECTING,            /* upstream connect in progress */
+	KG_CONN_OPEN,                  /* both sides up */
+	KG_CONN_CLOSED                 /* being torn down */
+};
+
+/* Where a connection is in the broker's SASL state machine (authn.c). */
+enum kg_auth_state {
+	KG_AS_NONE,                    /* listener without SASL */
+	KG_AS_INITIAL,                 /* ApiVersions or SaslHandshake expected */
+	KG_AS_AFTER_VERSIONS,          /* ApiVersions answered; SaslHandshake next */
+	KG_AS_AUTHENTICATE,            /* tokens (SaslAuthenticate or raw v0) */
+	KG_AS_COMPLETE,                /* authenticated */
+	KG_AS_FAILED                   /* failed; closing after the delay */
+};
+
+struct kg_sasl_sess;
+struct kg_acl_subject;
+struct kg_audit_conn;
+
+struct kg_conn {
+	struct kg_worker *w;           /* owning worker (its loop) */
+	struct kg_conn *prev, *next;   /* worker's connection list */
+	uint64_t id;                   /* worker-unique id, for logs */
+	enum kg_conn_state state;      /* lifecycle */
+	int32_t node_id;               /* broker this port stands for, -1 bootstrap */
+	bool sni;                      /* accepted on the SNI port: node_id comes
+	                                  from the SNI name, and addresses are
+	                                  advertised as SNI names */
+	unsigned attempt;              /* bootstrap connect attempts so far */
+	char peer[64];                 /* client address text */
+
+	struct kg_stream cs, us;       /* client and upstream sides */
+	struct kg_tls_server *tls;     /* context ref held during the handshake */
+	char principal[256];           /* "User:..." once known */
+	char upstream_host[256];       /* broker host name, for upstream TLS */
+	ev_io c_rd, c_wr, u_rd, u_wr;  /* readiness watchers */
+	ev_timer timer;                /* connect timeout, then idle check */
+	ev_tstamp last_active;         /* last byte in either direction */
+
+	struct kg_sbuf c_in;           /* requests received from the client */
+	struct kg_sbuf u_in;           /* responses received from the broker */
+	struct kg_obuf to_c;           /* gateway-made bytes for the client */
+	struct kg_obuf to_u;           /* gateway-made bytes for the broker */
+
+	struct kg_inflight *q;         /* ring of in-flight entries */
+	uint32_t qhead, qlen, qcap;    /* ring head, length, capacity */
+
+	size_t u_stream_left;          /* bytes of the response being passed
+	                                  through as they arrive (0: none) */
+	struct kc_arena arena;         /* decoded trees, reset per frame */
+	bool close_after_flush;        /* close once to_c is written */
+
+	int auth_state;                /* enum kg_auth_state */
+	struct kg_sasl_sess *sasl;     /* SASL exchange in progress */
+	int sasl_mech;                 /* mechanism of the (last) exchange */
+	bool sasl_raw;                 /* SaslHandshake v0: raw token frames */
+	bool reauth;                   /* KIP-368 re-authentication running */
+	bool reauth_bad_mech;          /* it asked for another mechanism */
+	bool connect_pending;          /* authenticated: connect upstream now */
+	bool hold_output;              /* failure delay: write nothing yet */
+	ev_tstamp session_expiry;      /* KIP-368 session end, 0 = none */
+	ev_tstamp reauth_started;      /* when the last re-authentication began */
+	struct sockaddr_storage peer_sa; /* client address, for the limiter */
+
+	struct kg_acl_subject *acl;    /* the principal's view of the policy */
+	uint64_t acl_gen;              /* policy generation acl was built from */
+	void *authz_recs;              /* decisions awaiting kg_authz_commit */
+
+	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
+	uint64_t requests;             /* requests received */
+	struct kg_audit_conn *audit;   /* audit log state, NULL when off */
+};
+
+#endif

@@ -1,0 +1,643 @@
+/* conn.c - connection pairs: accept, TLS handshake, upstream connect,
+ * non-blocking I/O, back-pressure and teardown. Frame decisions live in
+ * exchange.c.
+ *
+ *   accept --(TLS listener)--> HANDSHAKE --> CONNECTING --> OPEN --> CLOSED
+ *          \--(plaintext)------------------/
+ *
+ * Nothing goes upstream before the client's handshake has succeeded (and,
+ * on the SNI port, before the SNI name has picked the broker).
+ *
+ * Back-pressure: a side is read only while its receive buffer has room and
+ * (for the client) the in-flight queue is not full. Parsed bytes stay in
+ * the receive buffer until the other side has taken them, so a peer that
+ * cannot drain stops the reading of the source (PgBouncer's sbuf rule).
+ *
+ * TLS (Redis tls.c lessons): a read may need writability and a write
+ * readability (flags in kg_stream), and bytes OpenSSL already decrypted
+ * never wake the loop, so SSL_pending is drained by feeding read events.
+ */
+#define _GNU_SOURCE
+#include "loop/conn.h"
+#include "audit/audit.h"
+#include "enforce/authz.h"
+#include "auth/authn.h"
+#include "kafka/codec.h"
+#include "config/config.h"
+#include "loop/exchange.h"
+#include "kafka/frame.h"
+#include "auth/limiter.h"
+#include "base/log.h"
+#include "io/net.h"
+#include "auth/principal.h"
+#include "route/router.h"
+#include "auth/sasl.h"
+#include "io/sbuf.h"
+#include "io/stream.h"
+#include "auth/tls.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void conn_update(struct kg_conn *c);
+static int conn_pump(struct kg_conn *c);
+static int start_connect(struct kg_conn *c);
+
+static void watcher_set(struct ev_loop *loop, ev_io *io, bool on)
+{
+	if (on && !ev_is_active(io))
+		ev_io_start(loop, io);
+	else if (!on && ev_is_active(io))
+		ev_io_stop(loop, io);
+}
+
+void kg_conn_close(struct kg_conn *c, const char *reason)
+{
+	struct kg_worker *w = c->w;
+	if (c->state == KG_CONN_CLOSED)
+		return;
+	c->state = KG_CONN_CLOSED;
+	log_info("conn %llu %s node %d %s closed: %s (requests %llu, bytes in %llu out %llu)",
+		 (unsigned long long)c->id, c->peer, c->node_id,
+		 c->principal[0] ? c->principal : "-", reason,
+		 (unsigned long long)c->requests, (unsigned long long)c->bytes_c2u,
+		 (unsigned long long)c->bytes_u2c);
+	kg_audit_conn_close(c, reason);
+	ev_io_stop(w->loop, &c->c_rd);
+	ev_io_stop(w->loop, &c->c_wr);
+	ev_io_stop(w->loop, &c->u_rd);
+	ev_io_stop(w->loop, &c->u_wr);
+	ev_timer_stop(w->loop, &c->timer);
+	kg_stream_close(&c->cs);
+	kg_stream_close(&c->us);
+	kg_tls_server_release(c->tls);
+	kg_sasl_free(c->sasl);
+	kg_sbuf_free(&c->c_in);
+	kg_sbuf_free(&c->u_in);
+	kg_obuf_free(&c->to_c);
+	kg_obuf_free(&c->to_u);
+	kg_inflight_clear(c);
+	kg_authz_release(c);
+	free(c->q);
+	kc_arena_free(&c->arena);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	free(c);
+}
+
+/* Writes what is pending towards one side. 0 ok, -1 closed. */
+static int flush_side(struct kg_conn *c, bool to_client)
+{
+	int rc;
+	if (to_client && c->hold_output)
+		return 0;
+	if (to_client) {
+		rc = kg_flush(&c->cs, &c->to_c, &c->u_in);
+		if (rc >= 0)
+			kg_sbuf_settle(&c->u_in);
+	} else {
+		if (c->state != KG_CONN_OPEN)
+			return 0;
+		rc = kg_flush(&c->us, &c->to_u, &c->c_in);
+		if (rc >= 0)
+			kg_sbuf_settle(&c->c_in);
+	}
+	if (rc < 0) {
+		struct kg_stream *s = to_client ? &c->cs : &c->us;
+		char why[160];
+		snprintf(why, sizeof(why), "%s write failed%s%s",
+			 to_client ? "client" : "broker", s->ssl ? ": " : "",
+			 s->ssl ? kg_stream_error(s) : "");
+		kg_conn_close(c, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs the frames of one receive buffer through exchange.c.
+ * Returns 0, or -1 when the connection was closed. */
+static int process(struct kg_conn *c, bool requests)
+{
+	struct kg_sbuf *b = requests ? &c->c_in : &c->u_in;
+	const struct kg_config *cfg = c->w->gw->cfg;
+	/* A stricter cap until the client has authenticated. */
+	uint32_t max = !requests ? cfg->max_response_bytes
+		: (c->auth_state != KG_AS_NONE && c->auth_state != KG_AS_COMPLETE)
+			? cfg->auth.max_preauth_frame_bytes : cfg->max_frame_bytes;
+	const char *reason = NULL;
+	for (;;) {
+		if (!requests && c->u_stream_left > 0) {
+			/* The rest of a pass-through response: forward what
+			 * arrived, no need to hold the whole frame. */
+			size_t n = b->len - b->ready;
+			if (n > c->u_stream_left)
+				n = c->u_stream_left;
+			b->ready += n;
+			c->u_stream_left -= n;
+			if (c->u_stream_left > 0)
+				return 0;
+			continue;
+		}
+		if (!requests && kg_exchange_emit_local(c) > 0) {
+			if (flush_side(c, true) < 0)
+				return -1;
+			if (kg_exchange_emit_local(c) > 0)
+				return 0;
+		}
+		if (requests && c->qlen >= c->w->gw->cfg->max_inflight)
+			return 0;
+		size_t avail = b->len - b->ready;
+		if (avail < 4) {
+			if (kg_sbuf_reserve(b, 4) < 0)
+				goto nomem;
+			return 0;
+		}
+		const uint8_t *p = b->data + b->ready;
+		uint32_t size = kg_be32(p);
+		if (size == 0 || size > max || (size & 0x80000000u)) {
+			kg_conn_close(c, requests ? "request frame size out of range"
+						  : "response frame size out of range");
+			return -1;
+		}
+		size_t total = (size_t)size + 4;
+		if (avail < total) {
+			if (!requests && avail >= 8 && kg_exchange_response_streamable(c, p)) {
+				c->u_stream_left = total;
+				kg_audit_responded(c);
+				continue;
+			}
+			if (kg_sbuf_reserve(b, total) < 0)
+				goto nomem;
+			return 0;
+		}
+		size_t fwd = total;
+		enum kg_verdict v = requests
+			? kg_exchange_request(c, b->data + b->ready, total, &fwd, &reason)
+			: kg_exchange_response(c, b->data + b->ready, total, &reason);
+		switch (v) {
+		case KG_FORWARD:
+			b->ready += fwd;
+			if (!requests)
+				kg_audit_responded(c);
+			break;
+		case KG_CONSUMED:
+			if (!requests)
+				kg_audit_responded(c);
+			/* exchange.c consumed it only with nothing before it
+			 * waiting, so the frame can simply be skipped. */
+			b->sent = b->ready = b->ready + total;
+			kg_sbuf_settle(b);
+			break;
+		case KG_WAIT:
+			if (flush_side(c, !requests) < 0)
+				return -1;
+			if (b->sent != b->ready)
+				return 0;
+			break;
+		case KG_CLOSE:
+			kg_conn_close(c, reason ? reason : "protocol error");
+			return -1;
+		}
+	}
+nomem:
+	kg_conn_close(c, "out of memory");
+	return -1;
+}
+
+/* Processes both directions and writes what can be written. */
+static int conn_pump(struct kg_conn *c)
+{
+	if (process(c, true) < 0)
+		return -1;
+	if (c->connect_pending) {
+		/* Authenticated just now: only now is a broker contacted. */
+		c->connect_pending = false;
+		ev_timer_stop(c->w->loop, &c->timer);
+		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
+		ev_timer_start(c->w->loop, &c->timer);
+		if (start_connect(c) < 0)
+			return -1;
+	}
+	if (flush_side(c, false) < 0)
+		return -1;
+	if (process(c, false) < 0 || flush_side(c, true) < 0)
+		return -1;
+	if (c->close_after_flush && kg_obuf_pending(&c->to_c) == 0 &&
+	    c->u_in.sent == c->u_in.ready) {
+		kg_conn_close(c, "closed after response");
+		return -1;
+	}
+	conn_update(c);
+	return 0;
+}
+
+static bool client_readable(const struct kg_conn *c)
+{
+	return !c->close_after_flush && c->auth_state != KG_AS_FAILED &&
+	       c->c_in.len < c->c_in.cap && c->qlen < c->w->gw->cfg->max_inflight;
+}
+
+static void conn_update(struct kg_conn *c)
+{
+	struct ev_loop *loop = c->w->loop;
+	if (c->state == KG_CONN_HANDSHAKE) {
+		watcher_set(loop, &c->c_rd, c->cs.write_wants_read);
+		watcher_set(loop, &c->c_wr, c->cs.read_wants_write);
+		return;
+	}
+	bool open = c->state == KG_CONN_OPEN;
+	bool c_more = client_readable(c);
+	bool u_more = open && c->u_in.len < c->u_in.cap;
+	bool to_c = !c->hold_output &&
+		    (kg_obuf_pending(&c->to_c) > 0 || c->u_in.ready > c->u_in.sent);
+	bool to_u = open && (kg_obuf_pending(&c->to_u) > 0 || c->c_in.ready > c->c_in.sent);
+	watcher_set(loop, &c->c_rd, c_more || (to_c && c->cs.write_wants_read));
+	watcher_set(loop, &c->c_wr, (to_c && !c->cs.write_wants_read) ||
+				    (c_more && c->cs.read_wants_write));
+	watcher_set(loop, &c->u_rd, u_more || (to_u && c->us.write_wants_read));
+	watcher_set(loop, &c->u_wr, c->state == KG_CONN_CONNECTING ||
+				    (to_u && !c->us.write_wants_read) ||
+				    (u_more && c->us.read_wants_write));
+	/* Decrypted bytes waiting inside OpenSSL: no socket event will come. */
+	if (c_more && kg_stream_pending(&c->cs) > 0)
+		ev_feed_event(loop, &c->c_rd, EV_READ);
+	if (u_more && kg_stream_pending(&c->us) > 0)
+		ev_feed_event(loop, &c->u_rd, EV_READ);
+}
+
+/* Reads what one side has; then processes. -1 when closed. */
+static int read_side(struct kg_conn *c, bool client)
+{
+	struct kg_sbuf *b = client ? &c->c_in : &c->u_in;
+	struct kg_stream *s = client ? &c->cs : &c->us;
+	if (client ? !client_readable(c) : c->u_in.len >= c->u_in.cap)
+		return conn_pump(c);
+	long n = kg_sbuf_recv(b, s);
+	/* TLS: drain what OpenSSL already holds while there is room; each
+	 * call then costs no system call. */
+	/* An EOF or error met here is seen again on the next wake-up, after
+	 * what was read has been processed. */
+	while (n > 0 && s->ssl && kg_stream_pending(s) && b->len < b->cap) {
+		long m = kg_sbuf_recv(b, s);
+		if (m <= 0)
+			break;
+		n += m;
+	}
+	if (n == 0 || n == -1) {
+		if (!client) {
+			/* Hand the client what the broker already said. */
+			if (process(c, false) < 0)
+				return -1;
+			kg_flush(&c->cs, &c->to_c, &c->u_in);
+		}
+		char why[160];
+		snprintf(why, sizeof(why), "%s %s%s%s", client ? "client" : "broker",
+			 n == 0 ? "closed" : "read error", s->ssl && n < 0 ? ": " : "",
+			 s->ssl && n < 0 ? kg_stream_error(s) : "");
+		kg_conn_close(c, why);
+		return -1;
+	}
+	if (n > 0) {
+		c->last_active = ev_now(c->w->loop);
+		if (client)
+			c->bytes_c2u += (uint64_t)n;
+		else
+			c->bytes_u2c += (uint64_t)n;
+	}
+	return conn_pump(c);
+}
+
+/* Principal of a TLS client: the certificate DN through the mapping
+ * rules, or User:ANONYMOUS without a certificate. -1 when no rule maps
+ * the DN (the connection is refused). */
+static int principal_from_cert(struct kg_conn *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(c->cs.ssl);
+	if (!cert) {
+		snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
+		return 0;
+	}
+	static const int san_type[] = { 0, GEN_DNS, GEN_EMAIL, GEN_URI };
+	int from = c->w->gw->cfg->tls.principal_from;
+	char dn[1024], name[240];
+	int rc = from == KG_FROM_SUBJECT ? kg_x509_subject_dn(cert, dn, sizeof(dn))
+					 : kg_x509_san_first(cert, san_type[from], dn, sizeof(dn));
+	if (rc < 0) {
+		log_warn("conn %llu %s: client certificate has no usable %s",
+			 (unsigned long long)c->id, c->peer,
+			 from == KG_FROM_SUBJECT ? "subject name" : "subjectAltName of that type");
+		return -1;
+	}
+	if (kg_principal_map(c->tls->rules, dn, name, sizeof(name)) < 0) {
+		char clean[256];
+		log_warn("conn %llu %s: no principal mapping rule matches certificate name '%s'",
+			 (unsigned long long)c->id, c->peer,
+			 kg_log_clean(dn, strnlen(dn, sizeof(dn)), clean, sizeof(clean)));
+		return -1;
+	}
+	snprintf(c->principal, sizeof(c->principal), "User:%s", name);
+	return 0;
+}
+
+/* The client side is ready (TCP accepted, TLS done): with SASL the
+ * gateway authenticates the client first; otherwise it connects upstream
+ * right away. */
+static void begin(struct kg_conn *c)
+{
+	const struct kg_config *cfg = c->w->gw->cfg;
+	kg_audit_conn_open(c);
+	ev_timer_stop(c->w->loop, &c->timer);
+	if (cfg->auth.mode == KG_AUTH_SASL) {
+		c->auth_state = KG_AS_INITIAL;
+		c->state = KG_CONN_AUTHENTICATING;
+		ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
+		ev_timer_start(c->w->loop, &c->timer);
+		conn_pump(c);
+		return;
+	}
+	ev_timer_set(&c->timer, cfg->connect_timeout_ms / 1000.0, 0.0);
+	ev_timer_start(c->w->loop, &c->timer);
+	c->state = KG_CONN_CONNECTING;
+	if (start_connect(c) == 0)
+		conn_pump(c);
+}
+
+static void handshake_step(struct kg_conn *c)
+{
+	int rc = kg_stream_handshake(&c->cs);
+	if (rc == 0) {
+		conn_update(c);
+		return;
+	}
+	if (rc < 0) {
+		long vr = SSL_get_verify_result(c->cs.ssl);
+		char why[256];
+		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s", kg_stream_error(&c->cs),
+			 vr != X509_V_OK ? ": " : "",
+			 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+		log_warn("conn %llu %s: %s", (unsigned long long)c->id, c->peer, why);
+		kg_conn_close(c, why);
+		return;
+	}
+	kg_audit_tls_done(c);
+	if (principal_from_cert(c) < 0) {
+		kg_audit_auth(c, false, "TLS", "certificate maps to no principal");
+		kg_conn_close(c, "certificate maps to no principal");
+		return;
+	}
+	if (SSL_get0_peer_certificate(c->cs.ssl))
+		kg_audit_auth(c, true, "TLS", NULL);
+	const char *sni = SSL_get_servername(c->cs.ssl, TLSEXT_NAMETYPE_host_name);
+	char clean[256];
+	log_info("conn %llu %s: %s %s, principal %s, sni %s, node %d",
+		 (unsigned long long)c->id, c->peer, SSL_get_version(c->cs.ssl),
+		 SSL_get_cipher_name(c->cs.ssl), c->principal,
+		 sni ? kg_log_clean(sni, strlen(sni), clean, sizeof(clean)) : "-", c->node_id);
+	/* The rules were needed only now; the SSL keeps its own context. */
+	kg_tls_server_release(c->tls);
+	c->tls = NULL;
+	begin(c);
+}
+
+static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop; (void)revents;
+	struct kg_conn *c = io->data;
+	if (c->state == KG_CONN_HANDSHAKE) {
+		handshake_step(c);
+		return;
+	}
+	if (c->cs.write_wants_read && flush_side(c, true) < 0)
+		return;
+	read_side(c, true);
+}
+
+static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop; (void)revents;
+	struct kg_conn *c = io->data;
+	if (c->state == KG_CONN_HANDSHAKE) {
+		handshake_step(c);
+		return;
+	}
+	if (c->cs.read_wants_write) {
+		read_side(c, true);
+		return;
+	}
+	if (flush_side(c, true) < 0)
+		return;
+	conn_pump(c);
+}
+
+static void on_upstream_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop; (void)revents;
+	struct kg_conn *c = io->data;
+	if (c->us.write_wants_read && flush_side(c, false) < 0)
+		return;
+	read_side(c, false);
+}
+
+/* The TCP connect finished: check it, start upstream TLS if configured. */
+static int connect_done(struct kg_conn *c)
+{
+	struct ev_loop *loop = c->w->loop;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	getsockopt(c->us.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err != 0) {
+		log_warn("conn %llu: upstream connect failed: %s", (unsigned long long)c->id,
+			 strerror(err));
+		ev_io_stop(loop, &c->u_wr);
+		ev_io_stop(loop, &c->u_rd);
+		kg_stream_close(&c->us);
+		c->attempt++;
+		start_connect(c);
+		return -1;
+	}
+	const struct kg_config *cfg = c->w->gw->cfg;
+	if (cfg->upstream_tls.enabled) {
+		/* The handshake runs inside the first SSL_write/SSL_read. */
+		c->us.ssl = kg_tls_upstream_new(c->upstream_host, cfg->upstream_tls.verify_hostname);
+		if (!c->us.ssl || SSL_set_fd(c->us.ssl, c->us.fd) != 1) {
+			kg_conn_close(c, "cannot start upstream TLS");
+			return -1;
+		}
+	}
+	c->state = KG_CONN_OPEN;
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
+	ev_timer_start(loop, &c->timer);
+	return 0;
+}
+
+static void on_upstream_write(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop; (void)revents;
+	struct kg_conn *c = io->data;
+	if (c->state == KG_CONN_CONNECTING && connect_done(c) < 0)
+		return;
+	if (c->us.read_wants_write) {
+		read_side(c, false);
+		return;
+	}
+	if (flush_side(c, false) < 0)
+		return;
+	conn_pump(c);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	struct kg_conn *c = t->data;
+	if (c->state == KG_CONN_HANDSHAKE) {
+		log_warn("conn %llu %s: TLS handshake timed out", (unsigned long long)c->id,
+			 c->peer);
+		kg_conn_close(c, "TLS handshake timed out");
+		return;
+	}
+	if (c->auth_state == KG_AS_FAILED) {
+		kg_authn_delay_over(c);
+		conn_pump(c);
+		return;
+	}
+	if (c->state == KG_CONN_CONNECTING) {
+		kg_conn_close(c, "upstream connect timed out");
+		return;
+	}
+	double quiet = ev_now(loop) - c->last_active;
+	if (quiet >= c->w->gw->cfg->idle_timeout_ms / 1000.0) {
+		kg_conn_close(c, "idle timeout");
+		return;
+	}
+	/* Quiet for a while: give back buffers grown for large frames. */
+	if (quiet >= 1.0) {
+		kg_sbuf_trim(&c->c_in);
+		kg_sbuf_trim(&c->u_in);
+	}
+}
+
+/* Connects to the broker this connection stands for, or to the next
+ * bootstrap server. Returns -1 (connection closed) when none is left. */
+static int start_connect(struct kg_conn *c)
+{
+	struct kg_router *r = &c->w->gw->router;
+	struct kg_addr addr;
+	int fd;
+	for (;;) {
+		int rc = c->node_id < 0
+			? kg_router_bootstrap(r, c->attempt, &addr, c->upstream_host)
+			: (c->attempt == 0 ? kg_router_upstream(r, c->node_id, &addr,
+								 c->upstream_host) : -1);
+		if (rc < 0) {
+			kg_conn_close(c, c->node_id < 0 ? "no bootstrap server reachable"
+							: "broker unknown or unreachable");
+			return -1;
+		}
+		fd = kg_net_connect(&addr);
+		if (fd >= 0)
+			break;
+		c->attempt++;
+	}
+	c->us = (struct kg_stream){ .fd = fd };
+	ev_io_init(&c->u_rd, on_upstream_read, fd, EV_READ);
+	ev_io_init(&c->u_wr, on_upstream_write, fd, EV_WRITE);
+	c->u_rd.data = c->u_wr.data = c;
+	c->state = KG_CONN_CONNECTING;
+	conn_update(c);
+	return 0;
+}
+
+int kg_conn_sni(SSL *ssl, const char *name)
+{
+	struct kg_conn *c = SSL_get_app_data(ssl);
+	if (!c || !c->sni)
+		return 0;
+	char clean[256];
+	int32_t node;
+	if (!name || kg_config_sni_route(&c->w->gw->cfg->sni, name, &node) < 0) {
+		log_warn("conn %llu %s: refused: unknown SNI name '%s'", (unsigned long long)c->id,
+			 c->peer, name ? kg_log_clean(name, strlen(name), clean, sizeof(clean))
+				       : "(none)");
+		return -1;
+	}
+	c->node_id = node;
+	return 0;
+}
+
+void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
+		    const struct sockaddr *peer)
+{
+	const struct kg_config *cfg = w->gw->cfg;
+	struct kg_conn *c = calloc(1, sizeof(*c));
+	if (!c || kg_sbuf_init(&c->c_in, cfg->buffer_bytes) < 0 ||
+	    kg_sbuf_init(&c->u_in, cfg->buffer_bytes) < 0) {
+		log_error("out of memory accepting a connection");
+		if (c) {
+			kg_sbuf_free(&c->c_in);
+			free(c);
+		}
+		close(fd);
+		return;
+	}
+	kg_net_tune(fd);
+	c->w = w;
+	c->id = w->next_conn_id;
+	w->next_conn_id += (uint64_t)w->gw->nworkers;
+	c->cs = (struct kg_stream){ .fd = fd };
+	c->us = (struct kg_stream){ .fd = -1 };
+	c->node_id = node_id;
+	c->sni = sni;
+	kg_net_addr_str(peer, c->peer, sizeof(c->peer));
+	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							     : sizeof(struct sockaddr_in));
+	kc_arena_init(&c->arena);
+	c->last_active = ev_now(w->loop);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	kg_audit_conn_new(c);
+
+	ev_io_init(&c->c_rd, on_client_read, fd, EV_READ);
+	ev_io_init(&c->c_wr, on_client_write, fd, EV_WRITE);
+	c->c_rd.data = c->c_wr.data = c;
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	log_debug("conn %llu from %s on node %d", (unsigned long long)c->id, c->peer, node_id);
+
+	if (cfg->auth.mode == KG_AUTH_SASL && kg_limiter_blocked(peer)) {
+		kg_conn_close(c, "address blocked after repeated authentication failures");
+		return;
+	}
+	if (cfg->tls.enabled) {
+		c->tls = kg_tls_server_acquire();
+		c->cs.ssl = c->tls ? SSL_new(c->tls->ctx) : NULL;
+		if (!c->cs.ssl || SSL_set_fd(c->cs.ssl, fd) != 1) {
+			kg_conn_close(c, "cannot start TLS");
+			return;
+		}
+		SSL_set_app_data(c->cs.ssl, c);
+		SSL_set_accept_state(c->cs.ssl);
+		c->state = KG_CONN_HANDSHAKE;
+		ev_timer_set(&c->timer, cfg->tls.handshake_timeout_ms / 1000.0, 0.0);
+		ev_timer_start(w->loop, &c->timer);
+		handshake_step(c);
+		return;
+	}
+	snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
+	begin(c);
+}

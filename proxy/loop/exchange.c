@@ -1,0 +1,371 @@
+/* exchange.c - per-frame decisions.
+ *
+ * Requests: the api key and version must be allowed (apis.c) and the
+ * whole frame must decode with the generated codec, or the connection is
+ * closed: nothing the gateway cannot parse is ever forwarded. ApiVersions
+ * of an unknown (newer) version is answered locally, as a broker does.
+ *
+ * Responses: matched in order with the in-flight queue; those that carry
+ * broker addresses or API ranges are decoded, rewritten and re-encoded
+ * into to_c; the rest are forwarded untouched.
+ */
+#include "loop/exchange.h"
+#include "enforce/apis.h"
+#include "audit/audit.h"
+#include "auth/authn.h"
+#include "enforce/authz.h"
+#include "kafka/codec.h"
+#include "kafka/frame.h"
+#include "base/log.h"
+#include "route/rewrite.h"
+#include "io/sbuf.h"
+#include "loop/worker-t.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define API_PRODUCE 0
+#define API_API_VERSIONS 18
+#define API_SASL_HANDSHAKE 17
+#define API_SASL_AUTHENTICATE 36
+
+int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
+{
+	if (c->qlen == c->qcap) {
+		uint32_t cap = c->qcap ? c->qcap * 2 : 16;
+		struct kg_inflight *q = malloc(cap * sizeof(*q));
+		if (!q)
+			return -1;
+		for (uint32_t i = 0; i < c->qlen; i++)
+			q[i] = c->q[(c->qhead + i) % c->qcap];
+		free(c->q);
+		c->q = q;
+		c->qcap = cap;
+		c->qhead = 0;
+	}
+	c->q[(c->qhead + c->qlen) % c->qcap] = *e;
+	c->qlen++;
+	return 0;
+}
+
+static void inflight_pop(struct kg_conn *c)
+{
+	free(c->q[c->qhead].local);
+	free(c->q[c->qhead].merge);
+	c->qhead = (c->qhead + 1) % c->qcap;
+	c->qlen--;
+}
+
+void kg_inflight_clear(struct kg_conn *c)
+{
+	while (c->qlen > 0)
+		inflight_pop(c);
+}
+
+int kg_exchange_emit_local(struct kg_conn *c)
+{
+	/* Never in the middle of a response being passed through. */
+	if (c->u_stream_left > 0)
+		return c->qlen > 0 && c->q[c->qhead].local;
+	while (c->qlen > 0 && c->q[c->qhead].local) {
+		/* Everything before it must already be in to_c or written. */
+		if (c->u_in.ready != c->u_in.sent)
+			return 1;
+		struct kg_inflight *e = &c->q[c->qhead];
+		uint8_t *p = kg_obuf_extend(&c->to_c, e->local_len);
+		if (!p)
+			return 1;
+		memcpy(p, e->local, e->local_len);
+		inflight_pop(c);
+	}
+	return 0;
+}
+
+/* Queues a gateway-made response frame behind the pending ones; takes
+ * ownership of frame. */
+int kg_exchange_queue_local(struct kg_conn *c, int32_t corr, int16_t key,
+			    int16_t ver, uint8_t *frame, long len)
+{
+	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
+				 .local = frame, .local_len = (uint32_t)len };
+	if (kg_inflight_push(c, &e) < 0) {
+		free(frame);
+		return -1;
+	}
+	kg_exchange_emit_local(c);
+	return 0;
+}
+
+/* Removes `trailing` bytes from the end of the frame at c_in.ready, in
+ * place: the size prefix and the parsed part move forward over them and
+ * the gap left at the front is marked as already sent. Requires that
+ * nothing before the frame is waiting (sent == ready). */
+static void strip_trailing(struct kg_conn *c, size_t len, size_t trailing)
+{
+	uint8_t *f = c->c_in.data + c->c_in.ready;
+	size_t keep = len - trailing;
+	uint32_t sz = (uint32_t)(keep - 4);
+	memmove(f + trailing, f, keep);
+	f += trailing;
+	f[0] = (uint8_t)(sz >> 24); f[1] = (uint8_t)(sz >> 16);
+	f[2] = (uint8_t)(sz >> 8); f[3] = (uint8_t)sz;
+	c->c_in.ready += trailing;
+	c->c_in.sent = c->c_in.ready;
+}
+
+/* A request refused as a whole: the gateway's answer takes its turn. */
+static enum kg_verdict answer_local(struct kg_conn *c, int32_t corr, int16_t key,
+				    int16_t ver, struct kc_obj *resp, const char **reason)
+{
+	uint8_t *f;
+	long n = kg_frame_response(key, ver, corr, resp, &f);
+	if (n < 0 || kg_exchange_queue_local(c, corr, key, ver, f, n) < 0) {
+		*reason = "cannot encode an authorization error response";
+		return KG_CLOSE;
+	}
+	return KG_CONSUMED;
+}
+
+/* A response body (no header) in a malloc'd buffer. */
+static int encode_body(const struct kc_obj *o, int16_t key, int16_t ver, uint8_t **out,
+		       uint32_t *len)
+{
+	bool flex = kc_response_flexible(key, ver);
+	int64_t n = kc_encoded_size(o, ver, flex);
+	*out = n > 0 && n < INT32_MAX ? malloc((size_t)n) : NULL;
+	if (!*out || kc_encode(o, ver, flex, *out, (size_t)n) != n) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*len = (uint32_t)n;
+	return 0;
+}
+
+/* Sends the edited request: its original header bytes, then the body
+ * re-encoded, into to_u (nothing of c_in is waiting, see the caller). */
+static int forward_rewritten(struct kg_conn *c, const uint8_t *body,
+			     const struct kc_req_header *h, const struct kc_obj *req)
+{
+	bool flex = kc_request_flexible(h->api_key, h->api_version);
+	int64_t n = kc_encoded_size(req, h->api_version, flex);
+	if (n < 0 || (uint64_t)n + h->header_len > INT32_MAX)
+		return -1;
+	size_t total = 4 + h->header_len + (size_t)n;
+	uint8_t *p = kg_obuf_extend(&c->to_u, total);
+	if (!p)
+		return -1;
+	uint32_t sz = (uint32_t)(total - 4);
+	p[0] = (uint8_t)(sz >> 24); p[1] = (uint8_t)(sz >> 16);
+	p[2] = (uint8_t)(sz >> 8); p[3] = (uint8_t)sz;
+	memcpy(p + 4, body, h->header_len);
+	if (kc_encode(req, h->api_version, flex, p + 4 + h->header_len, (size_t)n) != n) {
+		c->to_u.len -= total;
+		return -1;
+	}
+	return 0;
+}
+
+enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
+				    size_t len, size_t *forward_len,
+				    const char **reason)
+{
+	*forward_len = len;
+	if (c->auth_state != KG_AS_NONE && c->auth_state != KG_AS_COMPLETE)
+		return kg_authn_request(c, frame, len, reason);
+	const uint8_t *body = frame + 4;
+	size_t blen = len - 4;
+	int16_t key, ver;
+	int32_t corr;
+	if (kc_peek_request_key(body, blen, &key, &ver, &corr) != KC_OK) {
+		*reason = "malformed request header";
+		return KG_CLOSE;
+	}
+	if (c->auth_state == KG_AS_COMPLETE) {
+		if (key == API_SASL_HANDSHAKE || key == API_SASL_AUTHENTICATE)
+			return kg_authn_request(c, frame, len, reason);
+		/* KIP-368: past its lifetime a session may only re-authenticate;
+		 * anything else closes it without an answer, as a broker does. */
+		if (c->session_expiry > 0 && ev_now(c->w->loop) > c->session_expiry) {
+			*reason = "session expired without re-authentication";
+			return KG_CLOSE;
+		}
+	}
+	if (key == API_API_VERSIONS && ver > kg_api_max_version(API_API_VERSIONS)) {
+		/* Cutting the frame out needs nothing before it unsent. */
+		if (c->c_in.ready != c->c_in.sent)
+			return KG_WAIT;
+		c->requests++;
+		uint8_t *resp;
+		long rlen = kg_apiversions_unsupported(corr, &resp);
+		if (rlen < 0 || kg_exchange_queue_local(c, corr, key, ver, resp, rlen) < 0) {
+			*reason = "out of memory";
+			return KG_CLOSE;
+		}
+		return KG_CONSUMED;
+	}
+	if (!kg_api_allowed(key, ver)) {
+		log_warn("conn %llu %s: refused request api %d (%s) v%d",
+			 (unsigned long long)c->id, c->peer, key, kg_api_name(key), ver);
+		*reason = kc_api_find(key) ? "api or version not allowed through the gateway"
+					   : "unknown api key";
+		return KG_CLOSE;
+	}
+	struct kc_req_header h;
+	struct kc_obj *req;
+	size_t used;
+	kc_arena_reset(&c->arena);
+	if (kc_decode_request_header(body, blen, &c->arena, &h) != KC_OK ||
+	    kc_decode_request_prefix(key, ver, body + h.header_len, blen - h.header_len,
+				     &c->arena, &req, &used) != KC_OK) {
+		log_warn("conn %llu %s: malformed %s v%d request", (unsigned long long)c->id,
+			 c->peer, kg_api_name(key), ver);
+		*reason = "malformed request";
+		return KG_CLOSE;
+	}
+	/* A broker ignores bytes after the body (librdkafka sends some with
+	 * Metadata v12+); the gateway never forwards what it did not parse, so
+	 * they are cut off, once nothing before the frame is waiting. */
+	size_t trailing = blen - h.header_len - used;
+	if (trailing > 0 && c->c_in.ready != c->c_in.sent)
+		return KG_WAIT;
+	struct kg_authz_out ao;
+	kg_authz_request(c, &h, req, &ao);
+	if (ao.verdict == KG_AUTHZ_CLOSE) {
+		kg_authz_commit(c, key);
+		log_warn("conn %llu %s %s: %s v%d: %s", (unsigned long long)c->id, c->peer,
+			 c->principal, kg_api_name(key), ver, ao.reason);
+		*reason = ao.reason;
+		return KG_CLOSE;
+	}
+	/* A replaced frame must not overtake bytes still waiting; decided
+	 * again after the wait, so nothing is recorded yet. */
+	if (ao.verdict != KG_AUTHZ_FORWARD && c->c_in.ready != c->c_in.sent)
+		return KG_WAIT;
+	kg_authz_commit(c, key);
+	c->requests++;
+	if (ao.verdict == KG_AUTHZ_LOCAL)
+		return answer_local(c, corr, key, ver, ao.local, reason);
+	bool expects_response = true;
+	if (key == API_PRODUCE) {
+		/* Produce with acks=0 gets no response from the broker. */
+		struct kc_value *acks = kc_get(req, "Acks");
+		expects_response = !(acks && acks->u.i == 0);
+	}
+	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
+				 .post = ao.post };
+	if (expects_response && ao.merge &&
+	    encode_body(ao.merge, key, ver, &e.merge, &e.merge_len) < 0) {
+		*reason = "out of memory";
+		return KG_CLOSE;
+	}
+	if (expects_response && kg_inflight_push(c, &e) < 0) {
+		free(e.merge);
+		*reason = "out of memory";
+		return KG_CLOSE;
+	}
+	kg_audit_request(c, key, ver, req, len - trailing);
+	if (ao.verdict == KG_AUTHZ_REWRITE) {
+		if (forward_rewritten(c, body, &h, req) < 0) {
+			*reason = "cannot encode the authorized request";
+			return KG_CLOSE;
+		}
+		return KG_CONSUMED;
+	}
+	/* Last: the tree points into the frame, which this moves. */
+	if (trailing > 0) {
+		log_debug("conn %llu: %zu bytes after a %s v%d request dropped",
+			  (unsigned long long)c->id, trailing, kg_api_name(key), ver);
+		strip_trailing(c, len, trailing);
+		*forward_len = len - trailing;
+	}
+	return KG_FORWARD;
+}
+
+/* Encodes a rewritten response (size, header, body) straight into to_c. */
+static int encode_response(struct kg_conn *c, int32_t corr, const struct kc_obj *resp,
+			   int16_t key, int16_t ver)
+{
+	long len = kg_frame_response_len(key, ver, resp);
+	uint8_t *p = len < 0 ? NULL : kg_obuf_extend(&c->to_c, (size_t)len);
+	if (!p)
+		return -1;
+	if (kg_frame_response_put(key, ver, corr, resp, p, len) < 0) {
+		c->to_c.len -= (size_t)len;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether a response must be decoded: addresses to rewrite, denied items
+ * to merge, things to hide, or an outcome the audit log records. */
+static bool response_decoded(const struct kg_inflight *e)
+{
+	return e->merge || e->post || kg_rewrite_needed(e->api_key, e->version) ||
+	       kg_audit_wants_response(e->api_key);
+}
+
+int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
+{
+	if (c->qlen == 0)
+		return 0;
+	struct kg_inflight *e = &c->q[c->qhead];
+	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr || response_decoded(e))
+		return 0;   /* the whole frame decides (or refuses) it */
+	inflight_pop(c);
+	return 1;
+}
+
+enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
+				     size_t len, const char **reason)
+{
+	if (len < 8 || c->qlen == 0) {
+		*reason = "unexpected response from broker";
+		return KG_CLOSE;
+	}
+	struct kg_inflight *e = &c->q[c->qhead];
+	int32_t corr = (int32_t)kg_be32(frame + 4);
+	if (e->local || corr != e->corr) {
+		*reason = "response out of order from broker";
+		return KG_CLOSE;
+	}
+	if (!response_decoded(e)) {
+		inflight_pop(c);
+		return KG_FORWARD;
+	}
+	/* A replaced frame must not overtake bytes still waiting. */
+	if (c->u_in.ready != c->u_in.sent)
+		return KG_WAIT;
+
+	int hv = kc_response_header_version(e->api_key, e->version);
+	int32_t corr2;
+	size_t hlen;
+	struct kc_obj *resp;
+	kc_arena_reset(&c->arena);
+	if (kc_decode_response_header(frame + 4, len - 4, hv, &corr2, &hlen) != KC_OK ||
+	    kc_decode_response(e->api_key, e->version, frame + 4 + hlen, len - 4 - hlen,
+			       &c->arena, &resp) != KC_OK) {
+		*reason = "malformed response from broker";
+		return KG_CLOSE;
+	}
+	int rc = kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp,
+				     &c->arena, c->sni);
+	int rz = rc < 0 ? 0 : kg_authz_response(c, e->api_key, e->version, e->post, e->merge,
+						e->merge_len, resp);
+	if (rc < 0 || rz < 0) {
+		*reason = "response cannot be rewritten";
+		return KG_CLOSE;
+	}
+	if (kg_audit_wants_response(e->api_key))
+		kg_audit_response(c, e->api_key, e->version, resp);
+	if (rc == 0 && rz == 0) {
+		inflight_pop(c);
+		return KG_FORWARD;
+	}
+	if (encode_response(c, corr, resp, e->api_key, e->version) < 0) {
+		*reason = "cannot encode rewritten response";
+		return KG_CLOSE;
+	}
+	inflight_pop(c);
+	return KG_CONSUMED;
+}

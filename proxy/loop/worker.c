@@ -1,0 +1,198 @@
+/* worker.c - one libev loop per thread. Each worker binds its own socket
+ * for every gateway port (SO_REUSEPORT: the kernel spreads new connections
+ * over them), so no hand-off between threads is needed. When the router
+ * learns a new broker, every worker is woken to bind that broker's port;
+ * the worker that learned it binds it at once, before the client sees the
+ * address (listeners_sync is called from the router callback too). */
+#define _GNU_SOURCE
+#include "loop/worker.h"
+#include "audit/audit.h"
+#include "config/config.h"
+#include "loop/conn.h"
+#include "base/log.h"
+#include "io/net.h"
+#include "route/router.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static __thread struct kg_worker *current_worker;
+
+static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop; (void)revents;
+	struct kg_listener *l = (struct kg_listener *)io;
+	struct kg_worker *w = l->w;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("accept on port %u: %s", l->port, strerror(errno));
+			return;
+		}
+		if (w->nconns >= w->gw->cfg->max_connections) {
+			log_warn("port %u: connection limit reached, refusing", l->port);
+			close(fd);
+			continue;
+		}
+		kg_conn_accept(w, fd, l->node_id, l->sni, (struct sockaddr *)&ss);
+	}
+}
+
+static int listener_open(struct kg_worker *w, int32_t node_id, bool sni, uint16_t port)
+{
+	char err[256];
+	int fd = kg_net_listen(w->gw->cfg->bind_host, port, err, sizeof(err));
+	if (fd < 0) {
+		log_error("worker %d: %s (node %d)", w->idx, err, node_id);
+		return -1;
+	}
+	struct kg_listener *l = calloc(1, sizeof(*l));
+	struct kg_listener **ls = realloc(w->ls, (w->nls + 1) * sizeof(*ls));
+	if (!l || !ls) {
+		free(l);
+		close(fd);
+		return -1;
+	}
+	w->ls = ls;
+	l->w = w;
+	l->node_id = node_id;
+	l->sni = sni;
+	l->port = port;
+	ev_io_init(&l->io, on_accept, fd, EV_READ);
+	ev_io_start(w->loop, &l->io);
+	w->ls[w->nls++] = l;
+	const char *proto = w->gw->cfg->tls.enabled ? "TLS" : "plaintext";
+	if (w->idx == 0 && sni)
+		log_info("listening on %s:%u for SNI routing (%s)", w->gw->cfg->bind_host, port,
+			 proto);
+	else if (w->idx == 0 && node_id < 0)
+		log_info("listening on %s:%u for bootstrap (%s)", w->gw->cfg->bind_host, port,
+			 proto);
+	else if (w->idx == 0)
+		log_info("listening on %s:%u for broker node %d (%s)", w->gw->cfg->bind_host,
+			 port, node_id, proto);
+	return 0;
+}
+
+static bool listener_has(struct kg_worker *w, uint16_t port)
+{
+	for (size_t i = 0; i < w->nls; i++)
+		if (w->ls[i]->port == port)
+			return true;
+	return false;
+}
+
+/* Opens listeners for brokers this worker has not bound yet. */
+static void listeners_sync(struct kg_worker *w)
+{
+	int32_t ids[1024];
+	uint16_t ports[1024];
+	uint64_t gen;
+	size_t n = kg_router_ports(&w->gw->router, ids, ports, 1024, &gen);
+	if (gen == w->listen_generation)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!listener_has(w, ports[i]))
+			listener_open(w, ids[i], false, ports[i]);
+	w->listen_generation = gen;
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)revents;
+	struct kg_worker *w = a->data;
+	if (atomic_load(&w->stop)) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	listeners_sync(w);
+}
+
+void kg_workers_wake(void *arg)
+{
+	struct kg_gateway *gw = arg;
+	if (current_worker)
+		listeners_sync(current_worker);
+	for (int i = 0; i < gw->nworkers; i++)
+		if (&gw->workers[i] != current_worker)
+			ev_async_send(gw->workers[i].loop, &gw->workers[i].wake);
+}
+
+int kg_workers_init(struct kg_gateway *gw, int n)
+{
+	gw->workers = calloc((size_t)n, sizeof(*gw->workers));
+	if (!gw->workers)
+		return -1;
+	gw->nworkers = n;
+	for (int i = 0; i < n; i++) {
+		struct kg_worker *w = &gw->workers[i];
+		w->idx = i;
+		w->gw = gw;
+		w->next_conn_id = (uint64_t)i + 1;
+		w->loop = ev_loop_new(EVFLAG_AUTO);
+		if (!w->loop)
+			return -1;
+		ev_async_init(&w->wake, on_wake);
+		w->wake.data = w;
+		ev_async_start(w->loop, &w->wake);
+		if (listener_open(w, -1, false, gw->cfg->bootstrap_port) < 0)
+			return -1;
+		if (gw->cfg->sni.enabled &&
+		    listener_open(w, -1, true, gw->cfg->sni.port) < 0)
+			return -1;
+		/* Explicitly mapped brokers get their ports from the start. */
+		for (size_t b = 0; b < gw->cfg->nbrokers; b++)
+			if (listener_open(w, gw->cfg->brokers[b].node_id, false,
+					  gw->cfg->brokers[b].port) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct kg_worker *w = arg;
+	current_worker = w;
+	listeners_sync(w);
+	kg_audit_worker_begin(w);
+	ev_run(w->loop, 0);
+	while (w->conns)
+		kg_conn_close(w->conns, "gateway stopping");
+	kg_audit_worker_end(w);
+	for (size_t i = 0; i < w->nls; i++) {
+		ev_io_stop(w->loop, &w->ls[i]->io);
+		close(w->ls[i]->io.fd);
+		free(w->ls[i]);
+	}
+	free(w->ls);
+	ev_loop_destroy(w->loop);
+	return NULL;
+}
+
+int kg_workers_start(struct kg_gateway *gw)
+{
+	for (int i = 0; i < gw->nworkers; i++)
+		if (pthread_create(&gw->workers[i].thread, NULL, worker_main,
+				   &gw->workers[i]) != 0)
+			return -1;
+	return 0;
+}
+
+void kg_workers_stop(struct kg_gateway *gw)
+{
+	for (int i = 0; i < gw->nworkers; i++) {
+		atomic_store(&gw->workers[i].stop, true);
+		ev_async_send(gw->workers[i].loop, &gw->workers[i].wake);
+	}
+	for (int i = 0; i < gw->nworkers; i++)
+		pthread_join(gw->workers[i].thread, NULL);
+	free(gw->workers);
+	gw->workers = NULL;
+}

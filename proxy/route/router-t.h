@@ -1,0 +1,48 @@
+/* router-t.h - the broker registry: which gateway port stands for which
+ * broker, and where that broker really is. Shared by all worker threads. */
+#ifndef KG_ROUTER_T_H
+#define KG_ROUTER_T_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config-t.h"
+#include "io/net.h"
+
+/* One broker as learned from upstream Metadata. */
+struct kg_node {
+	int32_t node_id;               /* Kafka node id */
+	char host[256];                /* upstream host as the broker advertises */
+	uint16_t port;                 /* upstream port */
+	struct kg_addr addr;           /* resolved upstream address */
+	bool resolved;                 /* addr is valid */
+	uint16_t bind_port;            /* gateway port standing for this node */
+};
+
+#define KG_MAX_API_KEY 127
+
+/* Versions of one API the upstream broker offers; -1/-1 when it does not. */
+struct kg_api_range {
+	int16_t min;                   /* lowest version */
+	int16_t max;                   /* highest version */
+};
+
+struct kg_router {
+	pthread_mutex_t lock;          /* guards everything below */
+	const struct kg_config *cfg;   /* listen/upstream settings */
+	struct kg_node *nodes;         /* known brokers, unsorted */
+	size_t nnodes;                 /* count of nodes[] */
+	size_t cap;                    /* allocated nodes[] */
+	uint64_t generation;           /* bumped when a node is added */
+	unsigned next_bootstrap;       /* round-robin cursor over bootstrap */
+	struct kg_api_range apis[KG_MAX_API_KEY + 1]; /* upstream ApiVersions */
+	bool apis_known;               /* apis[] was filled by a refresh */
+	int (*resolve)(const char *host, uint16_t port, struct kg_addr *out,
+		       char *err, size_t errlen); /* kg_net_resolve; tests swap it */
+	void (*on_new_node)(void *ctx);/* tells workers to open listeners */
+	void *on_new_node_ctx;         /* argument of on_new_node */
+};
+
+#endif

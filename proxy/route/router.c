@@ -1,0 +1,166 @@
+/* router.c - broker registry. Nodes are few (a cluster has tens of
+ * brokers), so a linear array under one mutex is simpler and as fast as any
+ * map; it is touched on connect and on address-bearing responses only. */
+#define _GNU_SOURCE
+#include "route/router.h"
+#include "config/config.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void kg_router_init(struct kg_router *r, const struct kg_config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	r->cfg = cfg;
+	r->resolve = kg_net_resolve;
+}
+
+void kg_router_destroy(struct kg_router *r)
+{
+	free(r->nodes);
+	pthread_mutex_destroy(&r->lock);
+}
+
+static struct kg_node *find_node(struct kg_router *r, int32_t id)
+{
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].node_id == id)
+			return &r->nodes[i];
+	return NULL;
+}
+
+int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
+		    size_t hostlen, int32_t port)
+{
+	const char *adv_host;
+	uint16_t adv_port, bind_port;
+	/* A NUL inside the name would make the resolver see another (or an
+	 * empty) host, and the node would never compare equal, so it would be
+	 * resolved again on every response. */
+	if (hostlen == 0 || hostlen >= sizeof(((struct kg_node *)0)->host) ||
+	    memchr(host, '\0', hostlen) != NULL || port <= 0 || port > 65535 ||
+	    kg_config_broker_addr(r->cfg, node_id, &adv_host, &adv_port, &bind_port) < 0) {
+		char clean[64];
+		log_error("broker node %d (%s:%d): no usable host, port or gateway "
+			  "port; it is hidden from clients", node_id,
+			  kg_log_clean(host, hostlen, clean, sizeof(clean)), port);
+		return -1;
+	}
+	pthread_mutex_lock(&r->lock);
+	struct kg_node *n = find_node(r, node_id);
+	if (n && n->port == port && strlen(n->host) == hostlen &&
+	    memcmp(n->host, host, hostlen) == 0) {
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+
+	/* Resolve outside the lock: it may block on DNS, which happens only
+	 * when a broker appears or moves. */
+	struct kg_node fresh = { .node_id = node_id, .port = (uint16_t)port,
+				 .bind_port = bind_port };
+	memcpy(fresh.host, host, hostlen);
+	char err[256];
+	fresh.resolved = r->resolve(fresh.host, fresh.port, &fresh.addr, err,
+					sizeof(err)) == 0;
+	if (!fresh.resolved)
+		log_warn("broker node %d: %s", node_id, err);
+
+	int added = 0;
+	pthread_mutex_lock(&r->lock);
+	n = find_node(r, node_id);
+	if (!n) {
+		if (r->nnodes == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 16;
+			struct kg_node *nn = realloc(r->nodes, cap * sizeof(*nn));
+			if (!nn) {
+				pthread_mutex_unlock(&r->lock);
+				return -1;
+			}
+			r->nodes = nn;
+			r->cap = cap;
+		}
+		n = &r->nodes[r->nnodes++];
+		added = 1;
+		r->generation++;
+	}
+	*n = fresh;
+	pthread_mutex_unlock(&r->lock);
+	char clean[64];
+	log_info("broker node %d is %s:%u upstream, %s:%u for clients (bound on port %u)",
+		 node_id, kg_log_clean(fresh.host, hostlen, clean, sizeof(clean)), fresh.port, adv_host, adv_port, bind_port);
+	if (added && r->on_new_node)
+		r->on_new_node(r->on_new_node_ctx);
+	return added;
+}
+
+int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out,
+		       char *host)
+{
+	int rc = -1;
+	pthread_mutex_lock(&r->lock);
+	struct kg_node *n = find_node(r, node_id);
+	if (n && n->resolved) {
+		*out = n->addr;
+		if (host)
+			memcpy(host, n->host, sizeof(n->host));
+		rc = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *out,
+			char *host)
+{
+	const struct kg_config *c = r->cfg;
+	if (attempt >= c->nbootstrap)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	unsigned i = attempt == 0 ? r->next_bootstrap++ : r->next_bootstrap + attempt;
+	pthread_mutex_unlock(&r->lock);
+	const struct kg_hostport *hp = &c->bootstrap[i % c->nbootstrap];
+	char err[256];
+	if (r->resolve(hp->host, hp->port, out, err, sizeof(err)) < 0) {
+		log_warn("upstream bootstrap: %s", err);
+		return kg_router_bootstrap(r, attempt + 1, out, host);
+	}
+	if (host)
+		snprintf(host, 256, "%s", hp->host);
+	return 0;
+}
+
+size_t kg_router_ports(struct kg_router *r, int32_t *ids, uint16_t *ports,
+		       size_t max, uint64_t *generation)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t n = r->nnodes < max ? r->nnodes : max;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = r->nodes[i].node_id;
+		ports[i] = r->nodes[i].bind_port;
+	}
+	*generation = r->generation;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+void kg_router_set_api_ranges(struct kg_router *r,
+			      const struct kg_api_range ranges[KG_MAX_API_KEY + 1])
+{
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->apis, ranges, sizeof(r->apis));
+	r->apis_known = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool kg_router_api_ranges(struct kg_router *r, struct kg_api_range out[KG_MAX_API_KEY + 1])
+{
+	pthread_mutex_lock(&r->lock);
+	bool known = r->apis_known;
+	memcpy(out, r->apis, sizeof(r->apis));
+	pthread_mutex_unlock(&r->lock);
+	return known;
+}

@@ -1,0 +1,34 @@
+/* router.h - broker registry (see router-t.h). */
+#ifndef KG_ROUTER_H
+#define KG_ROUTER_H
+
+#include <stddef.h>
+#include "route/router-t.h"
+
+void kg_router_init(struct kg_router *r, const struct kg_config *cfg);
+void kg_router_destroy(struct kg_router *r);
+
+/* Records that node_id is at host:port upstream. Returns 1 when the node is
+ * new (listeners must be opened), 0 when known, -1 when the node cannot be
+ * given a gateway port (logged). Resolves the host only when it changed. */
+int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
+		    size_t hostlen, int32_t port);
+/* Upstream address of node_id, and its host name when host is not NULL
+ * (256 bytes; for TLS verification). -1 if unknown or unresolved. */
+int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out,
+		       char *host);
+/* Upstream address for a bootstrap connection, round robin; attempt counts
+ * the tries of one connection. -1 when attempt >= number of servers. */
+int kg_router_bootstrap(struct kg_router *r, unsigned attempt, struct kg_addr *out,
+			char *host);
+/* Copies (node id, bind port) pairs of known nodes; returns the count. */
+size_t kg_router_ports(struct kg_router *r, int32_t *ids, uint16_t *ports,
+		       size_t max, uint64_t *generation);
+
+/* The upstream ApiVersions ranges (from the metadata refresh). */
+void kg_router_set_api_ranges(struct kg_router *r,
+			      const struct kg_api_range ranges[KG_MAX_API_KEY + 1]);
+/* Copies them; false when no refresh has succeeded yet. */
+bool kg_router_api_ranges(struct kg_router *r, struct kg_api_range out[KG_MAX_API_KEY + 1]);
+
+#endif
