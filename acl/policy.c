@@ -1,13 +1,13 @@
 /*
  * policy.c - names of resource types and operations, operation masks,
- * policy lifetime and the process-wide current policy.
+ * policy lifetime. A pure library: which policy is in force is the
+ * gateway's state (proxy/enforce/current_policy.c), not kept here.
  *
  * Loading is in policy_load.c, the per-principal index in subject.c and
  * decisions in decide.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +70,17 @@ int kg_op_parse(const char *s)
 		if (op_names[i] && strcasecmp(s, op_names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+const char *kg_acl_reason_name(enum kg_acl_reason r)
+{
+	switch (r) {
+	case KG_ACL_SUPER_USER: return "super_user";
+	case KG_ACL_RULE_DENY: return "deny_rule";
+	case KG_ACL_RULE_ALLOW: return "allow_rule";
+	case KG_ACL_DEFAULT_DENY: break;
+	}
+	return "no_rule";
 }
 
 /* ---- operation masks ---- */
@@ -205,40 +216,4 @@ const char *kg_policy_role_info(const struct kg_policy *p, size_t i, size_t *nme
 	if (nrules)
 		*nrules = p->roles[i].nrules;
 	return p->roles[i].name;
-}
-
-/* ---- the current policy ---- */
-
-/* The mutex only guards the pointer swap and the reference taken under
- * it; decisions run on a subject's own reference, never under the lock. */
-static pthread_mutex_t cur_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kg_policy *cur_policy;
-/* Read on every request by connections checking for a reload, hence an
- * atomic instead of the mutex. */
-static _Atomic uint64_t cur_generation;
-
-void kg_policy_swap(struct kg_policy *p)
-{
-	pthread_mutex_lock(&cur_lock);
-	struct kg_policy *old = cur_policy;
-	cur_policy = p;
-	/* Bumped after the pointer changed and before the lock is released:
-	 * whoever sees the new generation then gets the new policy. */
-	atomic_fetch_add_explicit(&cur_generation, 1, memory_order_release);
-	pthread_mutex_unlock(&cur_lock);
-	kg_policy_unref(old);
-}
-
-struct kg_policy *kg_policy_current(void)
-{
-	pthread_mutex_lock(&cur_lock);
-	struct kg_policy *p = cur_policy;
-	kg_policy_ref(p);
-	pthread_mutex_unlock(&cur_lock);
-	return p;
-}
-
-uint64_t kg_policy_generation(void)
-{
-	return atomic_load_explicit(&cur_generation, memory_order_acquire);
 }

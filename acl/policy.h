@@ -18,13 +18,6 @@ void kg_policy_unref(struct kg_policy *p);     /* NULL is fine */
 size_t kg_policy_rule_count(const struct kg_policy *p);
 size_t kg_policy_role_count(const struct kg_policy *p);
 
-/* Process-wide current policy, swapped on reload (thread safe).
- * kg_policy_current returns a new reference (or NULL when none is set);
- * kg_policy_generation changes on every swap and is cheap to read. */
-void kg_policy_swap(struct kg_policy *p);      /* takes ownership of p's ref */
-struct kg_policy *kg_policy_current(void);
-uint64_t kg_policy_generation(void);
-
 /* The rules of p that apply to `principal` ("User:alice") connecting from
  * `addr` (NULL: no address known; only rules without hosts apply), with a
  * decision cache. Holds a reference on p. One per connection; not thread
@@ -56,6 +49,8 @@ const char *kg_res_name(enum kg_res type);     /* "topic", "group", ... */
 const char *kg_op_name(enum kg_op op);         /* "READ", ... */
 int kg_res_parse(const char *s);               /* -1 if unknown */
 int kg_op_parse(const char *s);                /* -1 if unknown; case-insensitive */
+/* "allow_rule", "deny_rule", "super_user", "no_rule" (audit records). */
+const char *kg_acl_reason_name(enum kg_acl_reason r);
 
 /* Additions for `acl check`, tests and benchmarks. */
 size_t kg_policy_super_user_count(const struct kg_policy *p);

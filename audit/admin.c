@@ -8,14 +8,15 @@
  *                                    response for ErrorCode fields, write
  */
 #define _GNU_SOURCE
+#include "audit/admin.h"
 #include "audit/audit.h"
 #include "audit/chain.h"
-#include "kafka/codec.h"
-#include "loop/conn-t.h"
+#include "audit/emit.h"
 #include "audit/event.h"
-#include "audit/hooks.h"
+#include "audit/record.h"
+#include "kafka/codec.h"
+#include "kafka/constants.h"
 #include "kafka/errors.h"
-#include "route/topics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,20 +39,20 @@ static const struct {
 	const char *action;            /* "action" of the record */
 	const char *rtype;             /* "resource_type", NULL: per item */
 } admin_apis[] = {
-	{ 19, "create", "topic" },
-	{ 20, "delete", "topic" },
-	{ 21, "delete_records", "topic" },
-	{ 33, "alter_configs", NULL },
-	{ 34, "alter_replica_log_dirs", "topic" },
-	{ 37, "create_partitions", "topic" },
-	{ 42, "delete", "group" },
-	{ 43, "elect_leaders", "topic" },
-	{ 44, "incremental_alter_configs", NULL },
-	{ 45, "alter_partition_reassignments", "topic" },
-	{ 47, "delete_offsets", "group" },
-	{ 49, "alter_client_quotas", "client_quota" },
-	{ 57, "update_features", "feature" },
-	{ 64, "unregister_broker", "broker" },
+	{ KC_API_CREATE_TOPICS, "create", "topic" },
+	{ KC_API_DELETE_TOPICS, "delete", "topic" },
+	{ KC_API_DELETE_RECORDS, "delete_records", "topic" },
+	{ KC_API_ALTER_CONFIGS, "alter_configs", NULL },
+	{ KC_API_ALTER_REPLICA_LOG_DIRS, "alter_replica_log_dirs", "topic" },
+	{ KC_API_CREATE_PARTITIONS, "create_partitions", "topic" },
+	{ KC_API_DELETE_GROUPS, "delete", "group" },
+	{ KC_API_ELECT_LEADERS, "elect_leaders", "topic" },
+	{ KC_API_INCREMENTAL_ALTER_CONFIGS, "incremental_alter_configs", NULL },
+	{ KC_API_ALTER_PARTITION_REASSIGNMENTS, "alter_partition_reassignments", "topic" },
+	{ KC_API_OFFSET_DELETE, "delete_offsets", "group" },
+	{ KC_API_ALTER_CLIENT_QUOTAS, "alter_client_quotas", "client_quota" },
+	{ KC_API_UPDATE_FEATURES, "update_features", "feature" },
+	{ KC_API_UNREGISTER_BROKER, "unregister_broker", "broker" },
 };
 
 static int admin_index(int16_t api)
@@ -69,9 +70,9 @@ bool kg_audit_wants_response(int16_t api_key)
 
 /* ---- strings out of trees ---- */
 
-static int str_of(struct kc_obj *o, const char *field, char *buf, size_t cap)
+static int str_of(struct kc_obj *o, enum kc_name field, char *buf, size_t cap)
 {
-	struct kc_value *v = o ? kc_get(o, field) : NULL;
+	struct kc_value *v = kc_find(o, field);
 	if (!v || v->u.b.len < 0)
 		return -1;
 	size_t n = (size_t)v->u.b.len < cap - 1 ? (size_t)v->u.b.len : cap - 1;
@@ -86,23 +87,23 @@ static int str_of(struct kc_obj *o, const char *field, char *buf, size_t cap)
 /* An item's name: a name field, a topic id resolved, or an entity list. */
 static bool item_name(struct kc_obj *o, char *buf, size_t cap)
 {
-	static const char *const fields[] = { "Name", "TopicName", "Topic", "GroupId",
-					      "ResourceName", "Feature", NULL };
-	for (const char *const *f = fields; *f; f++)
+	static const enum kc_name fields[] = { KCN_Name, KCN_TopicName, KCN_Topic, KCN_GroupId,
+						KCN_ResourceName, KCN_Feature, KCN_NONE };
+	for (const enum kc_name *f = fields; *f; f++)
 		if (str_of(o, *f, buf, cap) > 0)
 			return true;
-	struct kc_value *id = kc_get(o, "TopicId");
-	if (id && kg_topics_name(id->u.uuid, buf, cap) >= 0)
+	struct kc_value *id = kc_find(o, KCN_TopicId);
+	if (id && kg_audit_topic_name(id->u.uuid, buf, cap) >= 0)
 		return true;
-	struct kc_value *ent = kc_get(o, "Entity");
+	struct kc_value *ent = kc_find(o, KCN_Entity);
 	if (ent && ent->u.arr.n > 0) {
 		size_t len = 0;
 		buf[0] = '\0';
 		for (int32_t i = 0; i < ent->u.arr.n; i++) {
 			char t[64], n[128];
-			if (str_of(ent->u.arr.v[i].u.obj, "EntityType", t, sizeof(t)) < 0)
+			if (str_of(ent->u.arr.v[i].u.obj, KCN_EntityType, t, sizeof(t)) < 0)
 				continue;
-			if (str_of(ent->u.arr.v[i].u.obj, "EntityName", n, sizeof(n)) < 0)
+			if (str_of(ent->u.arr.v[i].u.obj, KCN_EntityName, n, sizeof(n)) < 0)
 				strcpy(n, "<default>");
 			len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s%s=%s",
 						len ? "," : "", t, n);
@@ -136,9 +137,9 @@ static json_t *ints(struct kc_value *arr)
 	return a;
 }
 
-static int64_t int_of(struct kc_obj *o, const char *f, int64_t dflt)
+static int64_t int_of(struct kc_obj *o, enum kc_name f, int64_t dflt)
 {
-	struct kc_value *v = o ? kc_get(o, f) : NULL;
+	struct kc_value *v = kc_find(o, f);
 	return v ? v->u.i : dflt;
 }
 
@@ -149,103 +150,102 @@ static json_t *item_details(int16_t api, struct kc_obj *t)
 	char buf[256];
 	struct kc_value *v;
 	switch (api) {
-	case 19:
-		kg_audit_set_int(d, "partitions", int_of(t, "NumPartitions", -1));
-		kg_audit_set_int(d, "replication_factor", int_of(t, "ReplicationFactor", -1));
+	case KC_API_CREATE_TOPICS:
+		kg_audit_set_int(d, "partitions", int_of(t, KCN_NumPartitions, -1));
+		kg_audit_set_int(d, "replication_factor", int_of(t, KCN_ReplicationFactor, -1));
 		/* fall through */
-	case 33:
-	case 44:
-		if ((v = kc_get(t, "ResourceType")))
+	case KC_API_ALTER_CONFIGS:
+	case KC_API_INCREMENTAL_ALTER_CONFIGS:
+		if ((v = kc_find(t, KCN_ResourceType)))
 			kg_audit_set_int(d, "config_resource_type", v->u.i);
-		if ((v = kc_get(t, "Configs")) && v->u.arr.n > 0) {
+		if ((v = kc_find(t, KCN_Configs)) && v->u.arr.n > 0) {
 			json_t *cs = json_array();
 			for (int32_t i = 0; i < v->u.arr.n; i++) {
 				struct kc_obj *c = v->u.arr.v[i].u.obj;
 				json_t *o = json_object();
-				str_of(c, "Name", buf, sizeof(buf));
+				str_of(c, KCN_Name, buf, sizeof(buf));
 				kg_audit_set_cstr(o, "name", buf);
-				if (kc_get(c, "ConfigOperation")) {
+				if (kc_find(c, KCN_ConfigOperation)) {
 					static const char *const ops[] = { "set", "delete", "append",
 									   "subtract" };
-					int64_t op = int_of(c, "ConfigOperation", 0);
+					int64_t op = int_of(c, KCN_ConfigOperation, 0);
 					kg_audit_set_cstr(o, "op", op >= 0 && op < 4 ? ops[op] : "?");
 				}
 				bool hide = sensitive(buf);
-				if (str_of(c, "Value", buf, sizeof(buf)) >= 0)
+				if (str_of(c, KCN_Value, buf, sizeof(buf)) >= 0)
 					kg_audit_set_cstr(o, "value", hide ? "[hidden]" : buf);
 				json_array_append_new(cs, o);
 			}
 			json_object_set_new(d, "configs", cs);
 		}
 		break;
-	case 21:
-		if ((v = kc_get(t, "Partitions"))) {
+	case KC_API_DELETE_RECORDS:
+		if ((v = kc_find(t, KCN_Partitions))) {
 			json_t *o = json_object();
 			for (int32_t i = 0; i < v->u.arr.n; i++) {
 				snprintf(buf, sizeof(buf), "%lld", (long long)int_of(
-					v->u.arr.v[i].u.obj, "PartitionIndex", -1));
+					v->u.arr.v[i].u.obj, KCN_PartitionIndex, -1));
 				json_object_set_new(o, buf, json_integer(
-					int_of(v->u.arr.v[i].u.obj, "Offset", -1)));
+					int_of(v->u.arr.v[i].u.obj, KCN_Offset, -1)));
 			}
 			json_object_set_new(d, "before_offsets", o);
 		}
 		break;
-	case 37:
-		kg_audit_set_int(d, "count", int_of(t, "Count", -1));
+	case KC_API_CREATE_PARTITIONS:
+		kg_audit_set_int(d, "count", int_of(t, KCN_Count, -1));
 		break;
-	case 34:
-	case 43:
-	case 47:
-		if ((v = kc_get(t, "Partitions"))) {
+	case KC_API_ALTER_REPLICA_LOG_DIRS:
+	case KC_API_ELECT_LEADERS:
+	case KC_API_OFFSET_DELETE:
+		if ((v = kc_find(t, KCN_Partitions))) {
 			json_t *a = json_array();
 			for (int32_t i = 0; i < v->u.arr.n; i++)
 				json_array_append_new(a, json_integer(v->u.arr.v[i].u.obj
-					? int_of(v->u.arr.v[i].u.obj, "PartitionIndex", -1)
+					? int_of(v->u.arr.v[i].u.obj, KCN_PartitionIndex, -1)
 					: v->u.arr.v[i].u.i));
 			json_object_set_new(d, "partitions", a);
 		}
 		break;
-	case 45:
-		if ((v = kc_get(t, "Partitions"))) {
+	case KC_API_ALTER_PARTITION_REASSIGNMENTS:
+		if ((v = kc_find(t, KCN_Partitions))) {
 			json_t *o = json_object();
 			for (int32_t i = 0; i < v->u.arr.n; i++) {
 				struct kc_obj *p = v->u.arr.v[i].u.obj;
-				struct kc_value *r = kc_get(p, "Replicas");
+				struct kc_value *r = kc_find(p, KCN_Replicas);
 				snprintf(buf, sizeof(buf), "%lld",
-					 (long long)int_of(p, "PartitionIndex", -1));
+					 (long long)int_of(p, KCN_PartitionIndex, -1));
 				json_object_set_new(o, buf, r && r->u.arr.n >= 0 ? ints(r)
 									 : json_null());
 			}
 			json_object_set_new(d, "replicas", o);
 		}
 		break;
-	case 49:
-		if ((v = kc_get(t, "Ops"))) {
+	case KC_API_ALTER_CLIENT_QUOTAS:
+		if ((v = kc_find(t, KCN_Ops))) {
 			json_t *o = json_object();
 			for (int32_t i = 0; i < v->u.arr.n; i++) {
 				struct kc_obj *op = v->u.arr.v[i].u.obj;
-				struct kc_value *val = kc_get(op, "Value");
-				str_of(op, "Key", buf, sizeof(buf));
-				json_object_set_new(o, buf, int_of(op, "Remove", 0) ? json_null()
+				struct kc_value *val = kc_find(op, KCN_Value);
+				str_of(op, KCN_Key, buf, sizeof(buf));
+				json_object_set_new(o, buf, int_of(op, KCN_Remove, 0) ? json_null()
 							  : json_real(val ? val->u.f : 0));
 			}
 			json_object_set_new(d, "quotas", o);
 		}
 		break;
-	case 57:
-		kg_audit_set_int(d, "max_version_level", int_of(t, "MaxVersionLevel", -1));
-		if (kc_get(t, "UpgradeType"))
-			kg_audit_set_int(d, "upgrade_type", int_of(t, "UpgradeType", 0));
+	case KC_API_UPDATE_FEATURES:
+		kg_audit_set_int(d, "max_version_level", int_of(t, KCN_MaxVersionLevel, -1));
+		if (kc_find(t, KCN_UpgradeType))
+			kg_audit_set_int(d, "upgrade_type", int_of(t, KCN_UpgradeType, 0));
 		break;
 	}
 	return d;
 }
 
-void kg_audit_admin_request(struct kg_conn *c, int16_t api, int16_t version,
+void kg_audit_admin_request(struct kg_audit_conn *a, int16_t api, int16_t version,
 			    struct kc_obj *req)
 {
 	(void)version;
-	struct kg_audit_conn *a = c->audit;
 	if (!a || !req || a->npend >= PENDING_MAX)
 		return;
 	struct kg_audit_pending *p = calloc(1, sizeof(*p));
@@ -253,18 +253,19 @@ void kg_audit_admin_request(struct kg_conn *c, int16_t api, int16_t version,
 		return;
 	p->api = api;
 	p->details = json_object();
-	p->validate_only = int_of(req, "ValidateOnly", int_of(req, "validateOnly", 0)) != 0;
+	p->validate_only = int_of(req, KCN_ValidateOnly, int_of(req, KCN_validateOnly, 0)) != 0;
 	char buf[256];
-	if (str_of(req, "GroupId", buf, sizeof(buf)) >= 0)
+	if (str_of(req, KCN_GroupId, buf, sizeof(buf)) >= 0)
 		p->group = strdup(buf);
 	/* The items: the first array of structs (or of names) in the request. */
-	static const char *const lists[] = { "Topics", "TopicNames", "Resources", "GroupsNames",
-					     "TopicPartitions", "Entries", "FeatureUpdates", NULL };
-	for (const char *const *l = lists; *l; l++) {
-		struct kc_value *arr = kc_get(req, *l);
+	static const enum kc_name lists[] = { KCN_Topics, KCN_TopicNames, KCN_Resources,
+					       KCN_GroupsNames, KCN_TopicPartitions, KCN_Entries,
+					       KCN_FeatureUpdates, KCN_NONE };
+	for (const enum kc_name *l = lists; *l; l++) {
+		struct kc_value *arr = kc_find(req, *l);
 		if (!arr)
 			continue;
-		bool names = strcmp(*l, "TopicNames") == 0 || strcmp(*l, "GroupsNames") == 0;
+		bool names = *l == KCN_TopicNames || *l == KCN_GroupsNames;
 		for (int32_t i = 0; i < arr->u.arr.n && json_object_size(p->details) < ITEMS_MAX; i++) {
 			struct kc_value *e = &arr->u.arr.v[i];
 			if (names) {
@@ -282,8 +283,8 @@ void kg_audit_admin_request(struct kg_conn *c, int16_t api, int16_t version,
 		}
 		break;
 	}
-	if (api == 64) {
-		snprintf(buf, sizeof(buf), "%lld", (long long)int_of(req, "BrokerId", -1));
+	if (api == KC_API_UNREGISTER_BROKER) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)int_of(req, KCN_BrokerId, -1));
 		json_object_set_new(p->details, buf, json_object());
 	}
 	if (a->pend_tail)
@@ -375,21 +376,21 @@ static void walk(struct kc_obj *o, const char *name, int depth, struct items *it
 		return;
 	if (item_name(o, here, sizeof(here)))
 		name = here;
-	struct kc_value *err = kc_get(o, "ErrorCode");
+	struct kc_value *err = kc_find(o, KCN_ErrorCode);
 	if (err && depth == 0) {
 		it->top_err = (int)err->u.i;
-		str_of(o, "ErrorMessage", it->top_msg, sizeof(it->top_msg));
+		str_of(o, KCN_ErrorMessage, it->top_msg, sizeof(it->top_msg));
 	} else if (err) {
 		struct item *x = item_get(it, name);
 		if (x) {
-			bool part = kc_get(o, "PartitionIndex") || kc_get(o, "PartitionId");
+			bool part = kc_find(o, KCN_PartitionIndex) || kc_find(o, KCN_PartitionId);
 			x->parts += part;
 			x->failed += part && err->u.i != 0;
 			if (err->u.i != 0 && x->err == 0) {
 				x->err = (int)err->u.i;
-				str_of(o, "ErrorMessage", x->msg, sizeof(x->msg));
+				str_of(o, KCN_ErrorMessage, x->msg, sizeof(x->msg));
 			}
-			struct kc_value *rt = kc_get(o, "ResourceType");
+			struct kc_value *rt = kc_find(o, KCN_ResourceType);
 			if (rt)
 				x->rtype = (int)rt->u.i;
 		}
@@ -398,7 +399,7 @@ static void walk(struct kc_obj *o, const char *name, int depth, struct items *it
 		const struct kc_field *f = &o->st->fields[i];
 		struct kc_value *v = &o->vals[i];
 		if (!v->present || f->type != KC_ARRAY || f->elem_type != KC_STRUCT ||
-		    strcmp(f->name, "Configs") == 0 || strcmp(f->name, "Entity") == 0)
+		    f->name_id == KCN_Configs || f->name_id == KCN_Entity)
 			continue;
 		for (int32_t k = 0; k < v->u.arr.n; k++)
 			walk(v->u.arr.v[k].u.obj, name, depth + 1, it);
@@ -408,20 +409,20 @@ static void walk(struct kc_obj *o, const char *name, int depth, struct items *it
 static const char *config_type_name(int t)
 {
 	switch (t) {
-	case 2: return "topic";
-	case 4: return "broker";
-	case 8: return "broker_logger";
-	case 16: return "client_metrics";
-	case 32: return "group";
+	case KC_CONFIG_TOPIC: return "topic";
+	case KC_CONFIG_BROKER: return "broker";
+	case KC_CONFIG_BROKER_LOGGER: return "broker_logger";
+	case KC_CONFIG_CLIENT_METRICS: return "client_metrics";
+	case KC_CONFIG_GROUP: return "group";
 	default: return "config";
 	}
 }
 
-static void write_item(struct kg_conn *c, int idx, const struct kg_audit_pending *p,
+static void write_item(struct kg_audit_conn *a, int idx, const struct kg_audit_pending *p,
 		       const struct item *x)
 {
 	int16_t api = admin_apis[idx].api;
-	json_t *e = kg_audit_conn_event(c, "admin");
+	json_t *e = kg_audit_conn_event(a, "admin");
 	kg_audit_set_cstr(e, "api", kg_audit_api_name(api));
 	kg_audit_set_cstr(e, "action", admin_apis[idx].action);
 	json_t *d = p ? json_object_get(p->details, x->name) : NULL;
@@ -430,7 +431,7 @@ static void write_item(struct kg_conn *c, int idx, const struct kg_audit_pending
 		rtype = (int)json_integer_value(json_object_get(d, "config_resource_type"));
 	kg_audit_set_cstr(e, "resource_type", admin_apis[idx].rtype ? admin_apis[idx].rtype
 					      : config_type_name(rtype));
-	if (api == 47 && p && p->group) {
+	if (api == KC_API_OFFSET_DELETE && p && p->group) {
 		kg_audit_set_cstr(e, "resource_name", p->group);
 		if (x->name[0])
 			kg_audit_set_cstr(e, "topic", x->name);
@@ -461,11 +462,10 @@ static void write_item(struct kg_conn *c, int idx, const struct kg_audit_pending
 	kg_audit_ev_emit(e);
 }
 
-void kg_audit_response(struct kg_conn *c, int16_t api_key, int16_t version,
+void kg_audit_response(struct kg_audit_conn *a, int16_t api_key, int16_t version,
 		       struct kc_obj *resp)
 {
 	(void)version;
-	struct kg_audit_conn *a = c->audit;
 	int idx = admin_index(api_key);
 	if (!a || idx < 0)
 		return;
@@ -486,7 +486,7 @@ void kg_audit_response(struct kg_conn *c, int16_t api_key, int16_t version,
 			x->err = it.top_err;
 			snprintf(x->msg, sizeof(x->msg), "%s", it.top_msg);
 		}
-		write_item(c, idx, p, x);
+		write_item(a, idx, p, x);
 	}
 	free(it.v);
 	if (p)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Schema version written as "v" in every record. */
 #define KG_AUDIT_SCHEMA 1
@@ -74,8 +75,14 @@ struct kg_audit_sum;               /* data-plane summary slot (traffic.c) */
 struct kg_audit_deny;              /* group of identical denials (traffic.c) */
 struct kg_audit_pending;           /* admin request awaiting its response */
 
-/* Audit state of one connection; used by its worker thread only. */
+/* Audit state of one connection, the narrow interface's context: filled
+ * once when the connection opens (kg_audit_conn_new) and by the hooks
+ * after, never read from the connection itself. Used by the connection's
+ * worker thread only. */
 struct kg_audit_conn {
+	struct kg_audit_conn *prev, *next; /* the worker's list (flush timer) */
+	uint64_t id;                   /* connection id */
+	int32_t broker;                /* node id its port stands for, -1 */
 	int64_t opened_us;             /* wall clock at accept, for records */
 	double started;                /* monotonic seconds at accept */
 	char listener[24];             /* "bootstrap", "broker-N" or "sni" */
@@ -88,6 +95,7 @@ struct kg_audit_conn {
 	char tls_cipher[64];           /* OpenSSL cipher name */
 	char *cert_subject;            /* client certificate DN (RFC 2253) */
 	char cert_sha256[96];          /* its SHA-256 fingerprint, AB:CD:... */
+	char *principal;               /* "User:...", once authenticated */
 	char *sw_name;                 /* ApiVersions v3+ ClientSoftwareName */
 	char *sw_version;              /* ... ClientSoftwareVersion */
 	uint64_t responses;            /* responses the brokers sent */
@@ -101,6 +109,70 @@ struct kg_audit_conn {
 	struct kg_audit_pending *pend_tail; /* newest */
 	uint32_t npend;                /* count of pend list */
 };
+
+/* What a connection is, for kg_audit_conn_new. */
+struct kg_audit_conn_info {
+	uint64_t id;                   /* connection id */
+	int32_t broker;                /* node id its port stands for, -1 */
+	bool sni;                      /* accepted on the SNI port */
+	bool tls;                      /* on a TLS listener */
+	const struct sockaddr *peer;   /* client address */
+};
+
+/* The client's TLS session, for kg_audit_tls_done. */
+struct kg_audit_tls {
+	const char *version;           /* "TLSv1.3" */
+	const char *cipher;            /* OpenSSL cipher name */
+	const char *cert_subject;      /* client certificate DN, or NULL */
+	const char *cert_sha256;       /* its fingerprint AB:CD:..., or NULL */
+};
+
+/* An authentication, for kg_audit_auth. */
+struct kg_audit_auth {
+	bool ok;                       /* succeeded */
+	const char *mechanism;         /* "SCRAM-SHA-512", "PLAIN", "TLS", NULL */
+	const char *reason;            /* why it failed, or NULL */
+	const char *principal;         /* who it established (success), or NULL */
+	bool reauth;                   /* a KIP-368 re-authentication */
+};
+
+/* One authorization decision, names resolved (kg_audit_decision). */
+struct kg_audit_decision {
+	int16_t api_key;               /* the request's api */
+	const char *resource_type;     /* "topic", "group", "cluster", ... */
+	const char *name;              /* resource name; NULL: none (cluster) */
+	size_t name_len;               /* its length */
+	const char *operation;         /* "READ", ... */
+	bool allowed;                  /* the outcome */
+	const char *reason;            /* "allow_rule", "deny_rule",
+	                                  "super_user", "no_rule" */
+	const char *role;              /* deciding rule's role, or NULL */
+	int rule;                      /* its index in the role, or -1 */
+	const char *rule_text;         /* the rule, readable, or NULL */
+};
+
+/* How a connection ended, for kg_audit_conn_close. */
+struct kg_audit_close {
+	const char *reason;            /* why */
+	uint64_t bytes_from_client;    /* bytes read from the client */
+	uint64_t bytes_from_broker;    /* bytes read from the broker */
+	uint64_t requests;             /* requests the client sent */
+};
+
+/* The gateway's settings worth a gateway_start record. */
+struct kg_audit_start_info {
+	const char *config_path;       /* configuration file */
+	int workers;                   /* worker threads */
+	uint16_t bootstrap_port;       /* bound bootstrap port */
+	bool tls;                      /* client listeners speak TLS */
+	const char *auth_mode;         /* "sasl", "mtls", "none" */
+	const char *policy_file;       /* the ACL policy */
+};
+
+/* Resolves a topic id to its name (route/topics.h's kg_topics_name), for
+ * records of requests naming topics by id. Length, or -1 if unknown. */
+typedef int (*kg_audit_topic_name_fn)(const uint8_t id[16], char *buf, size_t cap);
+
 
 /* A growable byte buffer (the writer's batch of lines). */
 struct kg_audit_buf {

@@ -2,13 +2,13 @@
  * gateway's own events (start, stop, reloads), reopen on SIGHUP, stop. */
 #define _GNU_SOURCE
 #include "audit/audit.h"
-#include "config/config.h"
+#include "audit/emit.h"
 #include "audit/event.h"
-#include "audit/hooks.h"
-#include "base/log.h"
+#include "audit/record.h"
 #include "audit/verify.h"
-#include "base/version.h"
 #include "audit/writer.h"
+#include "base/log.h"
+#include "base/version.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const struct kg_audit_cfg *kg_audit_cfg_on;
 static int64_t started_us;             /* gateway_start time */
 static char stop_reason[64] = "stop";  /* for gateway_stop */
 
@@ -27,12 +26,12 @@ bool kg_audit_enabled(void)
 	return kg_audit_cfg_on != NULL;
 }
 
-static const struct kg_audit_cfg *wanted(const struct kg_config *cfg)
+static const struct kg_audit_cfg *wanted(const struct kg_audit_cfg *a)
 {
-	return cfg && cfg->audit && cfg->audit->enabled ? cfg->audit : NULL;
+	return a && a->enabled ? a : NULL;
 }
 
-int kg_audit_check(const struct kg_config *cfg, char *err, size_t errlen)
+int kg_audit_check(const struct kg_audit_cfg *cfg, char *err, size_t errlen)
 {
 	const struct kg_audit_cfg *a = wanted(cfg);
 	if (!a)
@@ -68,7 +67,8 @@ static const char *sink_name(int v)
 	return v == KG_AUDIT_SINK_FILE ? "file" : v == KG_AUDIT_SINK_STDOUT ? "stdout" : "syslog";
 }
 
-int kg_audit_start(const struct kg_config *cfg, char *err, size_t errlen)
+int kg_audit_start(const struct kg_audit_cfg *cfg, kg_audit_topic_name_fn names, char *err,
+		   size_t errlen)
 {
 	const struct kg_audit_cfg *a = wanted(cfg);
 	if (!a)
@@ -83,6 +83,7 @@ int kg_audit_start(const struct kg_config *cfg, char *err, size_t errlen)
 	memset(key, 0, sizeof(key));
 	if (rc < 0)
 		return -1;
+	kg_audit_set_topic_names(names);
 	kg_audit_cfg_on = a;
 	log_info("audit log: %s%s%s, on_full %s, fsync %s%s, previous run %s", sink_name(a->sink),
 		 a->path ? " " : "", a->path ? a->path : "", on_full_name(a->on_full),
@@ -92,7 +93,7 @@ int kg_audit_start(const struct kg_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-void kg_audit_gateway_start(const struct kg_config *cfg, int workers)
+void kg_audit_gateway_start(const struct kg_audit_start_info *info)
 {
 	const struct kg_audit_cfg *a = kg_audit_cfg_on;
 	if (!a)
@@ -101,13 +102,12 @@ void kg_audit_gateway_start(const struct kg_config *cfg, int workers)
 	json_t *e = kg_audit_ev_new("gateway_start");
 	kg_audit_set_cstr(e, "version", KG_VERSION_STRING);
 	kg_audit_set_int(e, "pid", (int64_t)getpid());
-	kg_audit_set_cstr(e, "config", cfg->path);
-	kg_audit_set_int(e, "workers", workers);
-	kg_audit_set_int(e, "bootstrap_port", cfg->bootstrap_port);
-	kg_audit_set_bool(e, "tls", cfg->tls.enabled);
-	kg_audit_set_cstr(e, "auth_mode", cfg->auth.mode == KG_AUTH_SASL ? "sasl"
-			  : cfg->auth.mode == KG_AUTH_MTLS ? "mtls" : "none");
-	kg_audit_set_cstr(e, "acl_policy_file", cfg->acl_policy_file);
+	kg_audit_set_cstr(e, "config", info->config_path);
+	kg_audit_set_int(e, "workers", info->workers);
+	kg_audit_set_int(e, "bootstrap_port", info->bootstrap_port);
+	kg_audit_set_bool(e, "tls", info->tls);
+	kg_audit_set_cstr(e, "auth_mode", info->auth_mode);
+	kg_audit_set_cstr(e, "acl_policy_file", info->policy_file);
 	json_t *o = json_object();
 	kg_audit_set_cstr(o, "sink", sink_name(a->sink));
 	kg_audit_set_cstr(o, "path", a->path);
@@ -146,6 +146,7 @@ void kg_audit_stop(void)
 		log_warn("audit log: %llu records were dropped during this run",
 			 (unsigned long long)st.dropped);
 	kg_audit_cfg_on = NULL;
+	kg_audit_set_topic_names(NULL);
 	kg_audit_ev_instance(NULL);
 }
 

@@ -1,202 +1,171 @@
 /* conn_hooks.c - audit records of a connection's life: open, TLS,
- * authentication, client software, close (or a failed TLS handshake).
+ * authentication, client software, close (or a failed TLS handshake),
+ * and the worker's timer that flushes its connections' summaries.
  * Everything here runs on the connection's worker thread. */
 #define _GNU_SOURCE
 #include "audit/audit.h"
-#include "kafka/codec.h"
-#include "config/config-t.h"
-#include "loop/conn-t.h"
+#include "audit/admin.h"
+#include "audit/emit.h"
 #include "audit/event.h"
-#include "audit/hooks.h"
-#include "auth/principal.h"
+#include "audit/record.h"
 #include "audit/sink.h"
-#include "loop/worker-t.h"
+#include "audit/traffic.h"
+#include "kafka/codec.h"
 
 #include <arpa/inet.h>
+#include <ev.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SOFTWARE_MAX 128               /* longest client software name kept */
+/* The calling worker's contexts, for its flush timer. */
+static __thread struct kg_audit_conn *worker_conns;
 
-json_t *kg_audit_conn_event(const struct kg_conn *c, const char *type)
+struct kg_audit_conn *kg_audit_conn_new(const struct kg_audit_conn_info *info)
 {
-	const struct kg_audit_conn *a = c->audit;
-	json_t *e = kg_audit_ev_new(type);
-	if (!e)
-		return NULL;
-	kg_audit_set_int(e, "conn", (int64_t)c->id);
-	if (a) {
-		kg_audit_set_cstr(e, "listener", a->listener);
-		kg_audit_set_cstr(e, "client_address", a->addr);
-		kg_audit_set_int(e, "client_port", a->port);
-	}
-	if (c->node_id >= 0)
-		kg_audit_set_int(e, "broker", c->node_id);
-	/* On a SASL listener the principal exists only once authenticated. */
-	bool sasl = c->w->gw->cfg->auth.mode == KG_AUTH_SASL;
-	if (c->principal[0] && (!sasl || c->auth_state == KG_AS_COMPLETE))
-		kg_audit_set_str(e, "principal", c->principal,
-				 strnlen(c->principal, sizeof(c->principal)));
-	if (a && a->sw_name)
-		kg_audit_set_cstr(e, "client_software_name", a->sw_name);
-	if (a && a->sw_version)
-		kg_audit_set_cstr(e, "client_software_version", a->sw_version);
-	if (a && a->tls_done) {
-		json_t *t = json_object();
-		kg_audit_set_cstr(t, "version", a->tls_version);
-		kg_audit_set_cstr(t, "cipher", a->tls_cipher);
-		kg_audit_set_cstr(t, "client_cert_subject", a->cert_subject);
-		if (a->cert_sha256[0])
-			kg_audit_set_cstr(t, "client_cert_sha256", a->cert_sha256);
-		json_object_set_new(e, "tls", t);
-	}
-	return e;
-}
-
-void kg_audit_conn_new(struct kg_conn *c)
-{
-	c->audit = NULL;
 	if (!kg_audit_cfg_on)
-		return;
+		return NULL;
 	struct kg_audit_conn *a = calloc(1, sizeof(*a));
 	if (!a)
-		return;
+		return NULL;
+	a->id = info->id;
+	a->broker = info->broker;
 	a->opened_us = kg_audit_now_us();
 	a->started = kg_audit_mono();
-	if (c->sni)
+	if (info->sni)
 		snprintf(a->listener, sizeof(a->listener), "sni");
-	else if (c->node_id < 0)
+	else if (info->broker < 0)
 		snprintf(a->listener, sizeof(a->listener), "bootstrap");
 	else
-		snprintf(a->listener, sizeof(a->listener), "broker-%d", c->node_id);
-	const struct sockaddr *sa = (const struct sockaddr *)&c->peer_sa;
-	if (sa->sa_family == AF_INET6) {
+		snprintf(a->listener, sizeof(a->listener), "broker-%d", info->broker);
+	const struct sockaddr *sa = info->peer;
+	if (sa && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &s6->sin6_addr, a->addr, sizeof(a->addr));
 		a->port = ntohs(s6->sin6_port);
-	} else if (sa->sa_family == AF_INET) {
+	} else if (sa && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &s4->sin_addr, a->addr, sizeof(a->addr));
 		a->port = ntohs(s4->sin_port);
 	}
-	a->tls = c->w->gw->cfg->tls.enabled;
-	c->audit = a;
+	a->tls = info->tls;
+	a->next = worker_conns;
+	if (worker_conns)
+		worker_conns->prev = a;
+	worker_conns = a;
+	return a;
 }
 
-void kg_audit_tls_done(struct kg_conn *c)
+void kg_audit_tls_done(struct kg_audit_conn *a, const struct kg_audit_tls *t)
 {
-	struct kg_audit_conn *a = c->audit;
-	if (!a || !c->cs.ssl)
+	if (!a)
 		return;
 	a->tls_done = true;
-	snprintf(a->tls_version, sizeof(a->tls_version), "%s", SSL_get_version(c->cs.ssl));
-	const char *cipher = SSL_get_cipher_name(c->cs.ssl);
-	snprintf(a->tls_cipher, sizeof(a->tls_cipher), "%s", cipher ? cipher : "");
-	X509 *cert = SSL_get0_peer_certificate(c->cs.ssl);
-	if (!cert)
-		return;
-	char dn[1024];
-	if (kg_x509_subject_dn(cert, dn, sizeof(dn)) == 0)
-		a->cert_subject = strdup(dn);
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	if (X509_digest(cert, EVP_sha256(), md, &n) == 1) {
-		/* As `openssl x509 -fingerprint -sha256` prints it. */
-		for (unsigned i = 0; i < n && 3 * i + 3 <= sizeof(a->cert_sha256); i++)
-			snprintf(a->cert_sha256 + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
-	}
+	snprintf(a->tls_version, sizeof(a->tls_version), "%s", t->version ? t->version : "");
+	snprintf(a->tls_cipher, sizeof(a->tls_cipher), "%s", t->cipher ? t->cipher : "");
+	free(a->cert_subject);
+	a->cert_subject = t->cert_subject ? strdup(t->cert_subject) : NULL;
+	snprintf(a->cert_sha256, sizeof(a->cert_sha256), "%s",
+		 t->cert_sha256 ? t->cert_sha256 : "");
 }
 
-void kg_audit_conn_open(struct kg_conn *c)
+void kg_audit_principal(struct kg_audit_conn *a, const char *principal)
 {
-	struct kg_audit_conn *a = c->audit;
+	if (!a)
+		return;
+	free(a->principal);
+	a->principal = principal ? strdup(principal) : NULL;
+}
+
+void kg_audit_conn_open(struct kg_audit_conn *a)
+{
 	if (!a || a->open_sent)
 		return;
 	a->open_sent = true;
-	kg_audit_ev_emit(kg_audit_conn_event(c, "connection_open"));
+	kg_audit_ev_emit(kg_audit_conn_event(a, "connection_open"));
 }
 
-void kg_audit_responded(struct kg_conn *c)
+void kg_audit_responded(struct kg_audit_conn *a)
 {
-	if (c->audit)
-		c->audit->responses++;
+	if (a)
+		a->responses++;
 }
 
-void kg_audit_conn_close(struct kg_conn *c, const char *reason)
+void kg_audit_conn_close(struct kg_audit_conn *a, const struct kg_audit_close *how)
 {
-	struct kg_audit_conn *a = c->audit;
 	if (!a)
 		return;
-	kg_audit_conn_flush(c, true);
+	kg_audit_conn_flush(a, true);
 	kg_audit_admin_free(a);
 	double ms = (kg_audit_mono() - a->started) * 1000.0;
 	bool handshake = a->tls && !a->tls_done && !a->open_sent;
-	json_t *e = kg_audit_conn_event(c, handshake ? "tls_handshake_failed" : "connection_close");
-	kg_audit_set_cstr(e, "reason", reason);
+	json_t *e = kg_audit_conn_event(a, handshake ? "tls_handshake_failed" : "connection_close");
+	kg_audit_set_cstr(e, "reason", how->reason);
 	json_object_set_new(e, "duration_ms", json_real((double)(int64_t)(ms * 1000.0) / 1000.0));
 	if (!handshake) {
-		kg_audit_set_int(e, "bytes_from_client", (int64_t)c->bytes_c2u);
-		kg_audit_set_int(e, "bytes_from_broker", (int64_t)c->bytes_u2c);
-		kg_audit_set_int(e, "requests", (int64_t)c->requests);
+		kg_audit_set_int(e, "bytes_from_client", (int64_t)how->bytes_from_client);
+		kg_audit_set_int(e, "bytes_from_broker", (int64_t)how->bytes_from_broker);
+		kg_audit_set_int(e, "requests", (int64_t)how->requests);
 		kg_audit_set_int(e, "responses", (int64_t)a->responses);
 	}
 	kg_audit_ev_emit(e);
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		worker_conns = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
 	free(a->cert_subject);
+	free(a->principal);
 	free(a->sw_name);
 	free(a->sw_version);
 	free(a);
-	c->audit = NULL;
 }
 
-void kg_audit_auth(struct kg_conn *c, bool ok, const char *mechanism, const char *reason)
+void kg_audit_auth(struct kg_audit_conn *a, const struct kg_audit_auth *x)
 {
-	if (!c->audit)
+	if (!a)
 		return;
-	json_t *e = kg_audit_conn_event(c, "authentication");
-	if (ok && c->principal[0])             /* set just now, state not yet COMPLETE */
-		kg_audit_set_str(e, "principal", c->principal,
-				 strnlen(c->principal, sizeof(c->principal)));
-	kg_audit_set_cstr(e, "result", ok ? "success" : "failure");
-	kg_audit_set_cstr(e, "mechanism", mechanism);
-	if (!ok)
-		kg_audit_set_cstr(e, "reason", reason ? reason : "failed");
-	kg_audit_set_bool(e, "reauthentication", c->reauth);
+	json_t *e = kg_audit_conn_event(a, "authentication");
+	if (x->ok && x->principal)
+		kg_audit_set_cstr(e, "principal", x->principal);
+	kg_audit_set_cstr(e, "result", x->ok ? "success" : "failure");
+	kg_audit_set_cstr(e, "mechanism", x->mechanism);
+	if (!x->ok)
+		kg_audit_set_cstr(e, "reason", x->reason ? x->reason : "failed");
+	kg_audit_set_bool(e, "reauthentication", x->reauth);
 	kg_audit_ev_emit(e);
 }
 
-static char *take_string(struct kc_obj *o, const char *field)
+/* ---- the workers' flush timer ---- */
+
+static __thread ev_timer *worker_timer;
+
+static void on_flush(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct kc_value *v = o ? kc_get(o, field) : NULL;
-	if (!v || v->u.b.len <= 0)
-		return NULL;
-	size_t n = (size_t)v->u.b.len < SOFTWARE_MAX ? (size_t)v->u.b.len : SOFTWARE_MAX;
-	char *s = malloc(n + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char ch = (char)v->u.b.p[i];
-		s[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
-	}
-	s[n] = '\0';
-	return s;
+	(void)loop; (void)t; (void)revents;
+	for (struct kg_audit_conn *a = worker_conns; a; a = a->next)
+		kg_audit_conn_flush(a, false);
 }
 
-void kg_audit_client_software(struct kg_conn *c, struct kc_obj *req)
+void kg_audit_worker_begin(struct ev_loop *loop)
 {
-	struct kg_audit_conn *a = c->audit;
-	if (!a)
+	if (!kg_audit_cfg_on || worker_timer)
 		return;
-	char *name = take_string(req, "ClientSoftwareName");
-	char *version = take_string(req, "ClientSoftwareVersion");
-	if (!name && !version)
+	worker_timer = calloc(1, sizeof(*worker_timer));
+	if (!worker_timer)
 		return;
-	free(a->sw_name);
-	free(a->sw_version);
-	a->sw_name = name;
-	a->sw_version = version;
+	double every = kg_audit_cfg_on->summary_interval_ms / 1000.0;
+	ev_timer_init(worker_timer, on_flush, every, every);
+	ev_timer_start(loop, worker_timer);
+}
+
+void kg_audit_worker_end(struct ev_loop *loop)
+{
+	if (!worker_timer)
+		return;
+	ev_timer_stop(loop, worker_timer);
+	free(worker_timer);
+	worker_timer = NULL;
 }

@@ -3,7 +3,6 @@
  * "type", "instance", then the event's own fields (README "Audit log"). */
 #define _GNU_SOURCE
 #include "audit/event.h"
-#include "audit/writer.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -103,10 +102,3 @@ char *kg_audit_ev_dump(json_t *e, size_t *len)
 	return s;
 }
 
-void kg_audit_ev_emit(json_t *e)
-{
-	size_t len = 0;
-	char *s = kg_audit_ev_dump(e, &len);
-	if (s)
-		kg_audit_writer_submit(s, len);
-}

@@ -23,7 +23,5 @@ void kg_audit_set_int(json_t *o, const char *key, int64_t v);
 void kg_audit_set_bool(json_t *o, const char *key, int v);
 /* Compact ASCII JSON of e, malloc'd; e is released. NULL on failure. */
 char *kg_audit_ev_dump(json_t *e, size_t *len);
-/* Dumps e and queues it for the writer (e is released). */
-void kg_audit_ev_emit(json_t *e);
 
 #endif

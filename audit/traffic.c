@@ -11,26 +11,29 @@
  *                 (Produce), written every summary_interval_ms and at close
  *   per_request   one "request" record per request, allowed decisions too
  *
- * State lives in the connection (c->audit) and is touched by its worker
- * thread only; a per-worker timer flushes it.
+ * State lives in the connection's context (struct kg_audit_conn) and is
+ * touched by its worker thread only; a per-worker timer (conn_hooks.c)
+ * flushes it.
  */
 #define _GNU_SOURCE
+#include "audit/traffic.h"
+#include "audit/admin.h"
 #include "audit/audit.h"
 #include "audit/chain.h"
-#include "kafka/codec.h"
-#include "loop/conn-t.h"
+#include "audit/emit.h"
 #include "audit/event.h"
-#include "audit/hooks.h"
-#include "acl/policy.h"
+#include "audit/record.h"
 #include "audit/sink.h"
-#include "route/topics.h"
-#include "loop/worker-t.h"
+#include "kafka/codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { API_PRODUCE = 0, API_FETCH = 1, API_API_VERSIONS = 18 };
+/* What a summary is about: the resource types a request's entities name
+ * (kc_foreach_entity), with the names records give them. */
+enum sum_type { SUM_NONE, SUM_TOPIC, SUM_GROUP, SUM_TXN };
+static const char *const sum_type_names[] = { NULL, "topic", "group", "transactional_id" };
 
 #define SUMS_MAX 4096                  /* summary keys per connection */
 #define DENY_GROUPS 64                 /* denial groups per connection */
@@ -38,7 +41,7 @@ enum { API_PRODUCE = 0, API_FETCH = 1, API_API_VERSIONS = 18 };
 struct kg_audit_sum {
 	char *name;                    /* resource name, NULL: none */
 	int16_t api;                   /* api key; -1: free slot */
-	uint8_t rtype;                 /* enum kg_res, 0: no resource */
+	uint8_t rtype;                 /* enum sum_type, SUM_NONE: no resource */
 	bool by_id;                    /* name is an unknown topic id (hex) */
 	uint64_t stamp;                /* request it was last counted for */
 	uint64_t requests;             /* requests naming it */
@@ -48,12 +51,15 @@ struct kg_audit_sum {
 
 struct kg_audit_deny {
 	int16_t api;                   /* api key */
-	uint8_t type, op;              /* enum kg_res, enum kg_op */
+	bool has_name;                 /* name is a resource name (not the
+	                                  cluster's absence of one) */
+	char type[24];                 /* resource type name */
+	char op[24];                   /* operation name */
+	char reason[16];               /* why it was denied */
 	char *name;                    /* resource name */
 	char *role;                    /* deciding rule's role, or NULL */
 	char *rule_text;               /* the rule, readable, or NULL */
 	int rule;                      /* its index, -1 */
-	int reason;                    /* enum kg_acl_reason */
 	double first;                  /* written at (monotonic s) */
 	int64_t last_us;               /* last repeat (wall) */
 	uint64_t repeats;              /* repeats not yet written */
@@ -62,28 +68,6 @@ struct kg_audit_deny {
 /* Per-connection request counter for "requests" (a resource named twice
  * in one request counts once). */
 static __thread uint64_t req_stamp;
-
-/* ---- names ---- */
-
-const char *kg_audit_api_name(int16_t key)
-{
-	const struct kc_api *a = kc_api_find(key);
-	static __thread char buf[16];
-	if (a)
-		return a->name;
-	snprintf(buf, sizeof(buf), "api-%d", key);
-	return buf;
-}
-
-static const char *reason_name(int r)
-{
-	switch (r) {
-	case KG_ACL_SUPER_USER: return "super_user";
-	case KG_ACL_RULE_DENY: return "deny_rule";
-	case KG_ACL_RULE_ALLOW: return "allow_rule";
-	default: return "no_rule";
-	}
-}
 
 /* ---- data-plane summaries ---- */
 
@@ -157,21 +141,20 @@ static void sum_add(struct kg_audit_conn *a, int16_t api, uint8_t rtype, const c
 	s->bytes += bytes;
 }
 
-static void sums_write(struct kg_conn *c)
+static void sums_write(struct kg_audit_conn *a)
 {
-	struct kg_audit_conn *a = c->audit;
 	for (uint32_t i = 0; i < a->sums_cap; i++) {
 		struct kg_audit_sum *s = &a->sums[i];
 		if (s->api < 0)
 			continue;
-		json_t *e = kg_audit_conn_event(c, "traffic_summary");
+		json_t *e = kg_audit_conn_event(a, "traffic_summary");
 		kg_audit_set_cstr(e, "api", kg_audit_api_name(s->api));
 		if (s->rtype)
-			kg_audit_set_cstr(e, "resource_type", kg_res_name((enum kg_res)s->rtype));
+			kg_audit_set_cstr(e, "resource_type", sum_type_names[s->rtype]);
 		if (s->name)
 			kg_audit_set_cstr(e, s->by_id ? "topic_id" : "resource_name", s->name);
 		kg_audit_set_int(e, "requests", (int64_t)s->requests);
-		if (s->api == API_PRODUCE) {
+		if (s->api == KC_API_PRODUCE) {
 			kg_audit_set_int(e, "records", (int64_t)s->records);
 			kg_audit_set_int(e, "bytes", (int64_t)s->bytes);
 		}
@@ -212,18 +195,19 @@ static void count_records(const struct kc_value *v, uint64_t *records, uint64_t 
 }
 
 /* A topic named by name or, newer versions, by id. */
-static void topic_of(struct kc_obj *t, const char *namefield, char *buf, size_t cap,
-		     const char **name, size_t *len, bool *by_id)
+static void topic_of(struct kc_obj *t, enum kc_field_handle namefield,
+		     enum kc_field_handle idfield, char *buf, size_t cap, const char **name,
+		     size_t *len, bool *by_id)
 {
-	struct kc_value *n = kc_get(t, namefield);
+	struct kc_value *n = kc_at(t, namefield);
 	*by_id = false;
 	if (n && n->u.b.len > 0) {
 		*name = (const char *)n->u.b.p;
 		*len = (size_t)n->u.b.len;
 		return;
 	}
-	struct kc_value *id = kc_get(t, "TopicId");
-	int l = id ? kg_topics_name(id->u.uuid, buf, cap) : -1;
+	struct kc_value *id = kc_at(t, idfield);
+	int l = id ? kg_audit_topic_name(id->u.uuid, buf, cap) : -1;
 	if (l >= 0) {
 		*name = buf;
 		*len = (size_t)l;
@@ -250,12 +234,12 @@ static void on_entity(void *p, enum kc_entity ent, const struct kc_field *f, str
 	(void)f;
 	struct ent_ctx *x = p;
 	char buf[256];
-	uint8_t type = ent == KC_ENT_TOPIC_NAME || ent == KC_ENT_TOPIC_ID ? KG_RES_TOPIC
-		       : ent == KC_ENT_GROUP_ID ? KG_RES_GROUP : ent == KC_ENT_TXN_ID ? KG_RES_TXN : 0;
+	uint8_t type = ent == KC_ENT_TOPIC_NAME || ent == KC_ENT_TOPIC_ID ? SUM_TOPIC
+		       : ent == KC_ENT_GROUP_ID ? SUM_GROUP : ent == KC_ENT_TXN_ID ? SUM_TXN : SUM_NONE;
 	if (!type)
 		return;
 	if (ent == KC_ENT_TOPIC_ID) {
-		int l = kg_topics_name(v->u.uuid, buf, sizeof(buf));
+		int l = kg_audit_topic_name(v->u.uuid, buf, sizeof(buf));
 		bool by_id = l < 0;
 		if (by_id)
 			kg_audit_hex(v->u.uuid, 16, buf);
@@ -275,24 +259,32 @@ static void extract(int16_t api, struct kc_obj *req, visit_fn fn, void *ctx)
 	size_t len;
 	bool by_id;
 	int n = 0;
-	struct kc_value *arr = req ? kc_get(req, api == API_PRODUCE ? "TopicData" : "Topics") : NULL;
-	if ((api == API_PRODUCE || api == API_FETCH) && arr) {
+	bool produce = api == KC_API_PRODUCE;
+	struct kc_value *arr = produce ? kc_at(req, KCF_ProduceRequest_TopicData)
+		: api == KC_API_FETCH ? kc_at(req, KCF_FetchRequest_Topics) : NULL;
+	if (arr) {
 		for (int32_t i = 0; i < arr->u.arr.n; i++) {
 			struct kc_obj *t = arr->u.arr.v[i].u.obj;
 			if (!t)
 				continue;
-			topic_of(t, api == API_PRODUCE ? "Name" : "Topic", buf, sizeof(buf), &name,
-				 &len, &by_id);
+			if (produce)
+				topic_of(t, KCF_ProduceRequest_TopicData_Name,
+					 KCF_ProduceRequest_TopicData_TopicId, buf, sizeof(buf), &name,
+					 &len, &by_id);
+			else
+				topic_of(t, KCF_FetchRequest_Topics_Topic, KCF_FetchRequest_Topics_TopicId,
+					 buf, sizeof(buf), &name, &len, &by_id);
 			uint64_t records = 0, bytes = 0;
-			struct kc_value *parts = kc_get(t, "PartitionData");
-			for (int32_t j = 0; api == API_PRODUCE && parts && j < parts->u.arr.n; j++)
-				if (parts->u.arr.v[j].u.obj)
-					count_records(kc_get(parts->u.arr.v[j].u.obj, "Records"),
-						      &records, &bytes);
-			fn(ctx, api, KG_RES_TOPIC, name, len, by_id, records, bytes);
+			struct kc_value *parts = produce
+				? kc_at(t, KCF_ProduceRequest_TopicData_PartitionData) : NULL;
+			for (int32_t j = 0; parts && j < parts->u.arr.n; j++)
+				count_records(kc_at(parts->u.arr.v[j].u.obj,
+						    KCF_ProduceRequest_TopicData_PartitionData_Records),
+					      &records, &bytes);
+			fn(ctx, api, SUM_TOPIC, name, len, by_id, records, bytes);
 			n++;
 		}
-	} else if (req && api != API_FETCH) {
+	} else if (req && api != KC_API_FETCH) {
 		struct ent_ctx x = { .fn = fn, .ctx = ctx, .api = api };
 		kc_foreach_entity(req, on_entity, &x);
 		n = x.n;
@@ -322,35 +314,34 @@ static void visit_req(void *ctx, int16_t api, uint8_t rtype, const char *name, s
 	if (!rtype || json_array_size(r->list) >= 1000)
 		return;
 	json_t *o = json_object();
-	kg_audit_set_cstr(o, "type", kg_res_name((enum kg_res)rtype));
+	kg_audit_set_cstr(o, "type", sum_type_names[rtype]);
 	kg_audit_set_str(o, by_id ? "topic_id" : "name", name, len);
-	if (api == API_PRODUCE) {
+	if (api == KC_API_PRODUCE) {
 		kg_audit_set_int(o, "records", (int64_t)records);
 		kg_audit_set_int(o, "bytes", (int64_t)bytes);
 	}
 	json_array_append_new(r->list, o);
 }
 
-void kg_audit_request(struct kg_conn *c, int16_t api_key, int16_t version,
+void kg_audit_request(struct kg_audit_conn *a, int16_t api_key, int16_t version,
 		      struct kc_obj *req, size_t frame_len)
 {
-	struct kg_audit_conn *a = c->audit;
 	if (!a)
 		return;
-	if (api_key == API_API_VERSIONS && version >= 3)
-		kg_audit_client_software(c, req);
+	if (api_key == KC_API_API_VERSIONS && version >= 3)
+		kg_audit_client_software(a, req);
 	bool admin = kg_audit_wants_response(api_key);
 	if (admin)
-		kg_audit_admin_request(c, api_key, version, req);
+		kg_audit_admin_request(a, api_key, version, req);
 	req_stamp++;
 	if (kg_audit_cfg_on->per_request) {
 		struct req_ctx r = { .list = json_array() };
 		extract(api_key, req, visit_req, &r);
-		json_t *e = kg_audit_conn_event(c, "request");
+		json_t *e = kg_audit_conn_event(a, "request");
 		kg_audit_set_cstr(e, "api", kg_audit_api_name(api_key));
 		kg_audit_set_int(e, "api_version", version);
 		kg_audit_set_int(e, "frame_bytes", (int64_t)frame_len);
-		if (api_key == API_PRODUCE) {
+		if (api_key == KC_API_PRODUCE) {
 			kg_audit_set_int(e, "records", (int64_t)r.records);
 			kg_audit_set_int(e, "bytes", (int64_t)r.bytes);
 		}
@@ -364,23 +355,22 @@ void kg_audit_request(struct kg_conn *c, int16_t api_key, int16_t version,
 
 /* ---- authorization decisions ---- */
 
-static void decision_write(struct kg_conn *c, int16_t api, uint8_t type, const char *name,
-			   size_t len, uint8_t op, bool allowed, int reason, const char *role,
-			   int rule, const char *text, uint64_t count, int64_t since_us)
+static void decision_write(struct kg_audit_conn *a, const struct kg_audit_decision *d,
+			   uint64_t count, int64_t since_us)
 {
-	json_t *e = kg_audit_conn_event(c, "authorization");
-	kg_audit_set_cstr(e, "api", kg_audit_api_name(api));
-	kg_audit_set_cstr(e, "resource_type", kg_res_name((enum kg_res)type));
-	if (type != KG_RES_CLUSTER || len)
-		kg_audit_set_str(e, "resource_name", name ? name : "", name ? len : 0);
-	kg_audit_set_cstr(e, "operation", kg_op_name((enum kg_op)op));
-	kg_audit_set_cstr(e, "decision", allowed ? "allow" : "deny");
+	json_t *e = kg_audit_conn_event(a, "authorization");
+	kg_audit_set_cstr(e, "api", kg_audit_api_name(d->api_key));
+	kg_audit_set_cstr(e, "resource_type", d->resource_type);
+	if (d->name)
+		kg_audit_set_str(e, "resource_name", d->name, d->name_len);
+	kg_audit_set_cstr(e, "operation", d->operation);
+	kg_audit_set_cstr(e, "decision", d->allowed ? "allow" : "deny");
 	json_t *r = json_object();
-	kg_audit_set_cstr(r, "reason", reason_name(reason));
-	kg_audit_set_cstr(r, "role", role);
-	if (rule >= 0)
-		kg_audit_set_int(r, "index", rule);
-	kg_audit_set_cstr(r, "text", text);
+	kg_audit_set_cstr(r, "reason", d->reason);
+	kg_audit_set_cstr(r, "role", d->role);
+	if (d->rule >= 0)
+		kg_audit_set_int(r, "index", d->rule);
+	kg_audit_set_cstr(r, "text", d->rule_text);
 	json_object_set_new(e, "rule", r);
 	kg_audit_set_int(e, "count", (int64_t)count);
 	if (since_us) {
@@ -391,11 +381,17 @@ static void decision_write(struct kg_conn *c, int16_t api, uint8_t type, const c
 	kg_audit_ev_emit(e);
 }
 
-static void group_write(struct kg_conn *c, struct kg_audit_deny *g, int64_t since_us)
+static void group_write(struct kg_audit_conn *a, struct kg_audit_deny *g, int64_t since_us)
 {
-	if (g->repeats)
-		decision_write(c, g->api, g->type, g->name, strlen(g->name), g->op, false, g->reason,
-			       g->role, g->rule, g->rule_text, g->repeats, since_us);
+	if (g->repeats) {
+		struct kg_audit_decision d = {
+			.api_key = g->api, .resource_type = g->type,
+			.name = g->has_name ? g->name : NULL, .name_len = strlen(g->name),
+			.operation = g->op, .allowed = false, .reason = g->reason,
+			.role = g->role, .rule = g->rule, .rule_text = g->rule_text,
+		};
+		decision_write(a, &d, g->repeats, since_us);
+	}
 	g->repeats = 0;
 }
 
@@ -411,41 +407,40 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-void kg_audit_decision(struct kg_conn *c, int16_t api_key, enum kg_res type,
-		       const char *name, size_t name_len, enum kg_op op,
-		       bool allowed, const struct kg_acl_why *why)
+static bool same_denial(const struct kg_audit_deny *g, const struct kg_audit_decision *d,
+			size_t name_len, const char *name)
 {
-	struct kg_audit_conn *a = c->audit;
+	return g->api == d->api_key && g->rule == d->rule && strcmp(g->type, d->resource_type) == 0 &&
+	       strcmp(g->op, d->operation) == 0 && strlen(g->name) == name_len &&
+	       memcmp(g->name, name, name_len) == 0;
+}
+
+void kg_audit_decision(struct kg_audit_conn *a, const struct kg_audit_decision *d)
+{
 	if (!a)
 		return;
 	const struct kg_audit_cfg *cfg = kg_audit_cfg_on;
-	int reason = why ? (int)why->reason : (allowed ? KG_ACL_RULE_ALLOW : KG_ACL_DEFAULT_DENY);
-	const char *role = why ? why->role : NULL, *text = why ? why->rule_text : NULL;
-	int rule = why ? why->rule : -1;
-	if (!name)
-		name_len = 0;
-	if (allowed) {
-		if (cfg->per_request || kg_audit_wants_response(api_key))
-			decision_write(c, api_key, (uint8_t)type, name, name_len, (uint8_t)op, true,
-				       reason, role, rule, text, 1, 0);
+	const char *name = d->name ? d->name : "";
+	size_t name_len = d->name ? d->name_len : 0;
+	if (d->allowed) {
+		if (cfg->per_request || kg_audit_wants_response(d->api_key))
+			decision_write(a, d, 1, 0);
 		return;
 	}
 	if (cfg->denial_window_ms == 0) {
-		decision_write(c, api_key, (uint8_t)type, name, name_len, (uint8_t)op, false,
-			       reason, role, rule, text, 1, 0);
+		decision_write(a, d, 1, 0);
 		return;
 	}
 	double now = kg_audit_mono(), window = cfg->denial_window_ms / 1000.0;
 	struct kg_audit_deny *g = NULL, *oldest = NULL;
 	for (uint32_t i = 0; i < a->ndenials; i++) {
-		struct kg_audit_deny *d = &a->denials[i];
-		if (d->api == api_key && d->type == type && d->op == op && d->rule == rule &&
-		    strlen(d->name) == name_len && memcmp(d->name, name, name_len) == 0) {
-			g = d;
+		struct kg_audit_deny *x = &a->denials[i];
+		if (same_denial(x, d, name_len, name)) {
+			g = x;
 			break;
 		}
-		if (!oldest || d->first < oldest->first)
-			oldest = d;
+		if (!oldest || x->first < oldest->first)
+			oldest = x;
 	}
 	if (g && now - g->first < window) {
 		g->repeats++;
@@ -453,22 +448,25 @@ void kg_audit_decision(struct kg_conn *c, int16_t api_key, enum kg_res type,
 		return;
 	}
 	if (g) {
-		group_write(c, g, 0);
+		group_write(a, g, 0);
 	} else {
 		if (!a->denials && !(a->denials = calloc(DENY_GROUPS, sizeof(*a->denials))))
 			return;
 		if (a->ndenials == DENY_GROUPS) {
 			g = oldest;
-			group_write(c, g, 0);
+			group_write(a, g, 0);
 			group_free(g);
 		} else {
 			g = &a->denials[a->ndenials++];
 		}
-		*g = (struct kg_audit_deny){ .api = api_key, .type = (uint8_t)type,
-					     .op = (uint8_t)op, .rule = rule, .reason = reason };
-		g->name = strndup(name ? name : "", name_len);
-		g->role = dup_or_null(role);
-		g->rule_text = dup_or_null(text);
+		*g = (struct kg_audit_deny){ .api = d->api_key, .rule = d->rule,
+					     .has_name = d->name != NULL };
+		snprintf(g->type, sizeof(g->type), "%s", d->resource_type);
+		snprintf(g->op, sizeof(g->op), "%s", d->operation);
+		snprintf(g->reason, sizeof(g->reason), "%s", d->reason ? d->reason : "");
+		g->name = strndup(name, name_len);
+		g->role = dup_or_null(d->role);
+		g->rule_text = dup_or_null(d->rule_text);
 		if (!g->name) {
 			group_free(g);
 			*g = a->denials[--a->ndenials];
@@ -476,19 +474,17 @@ void kg_audit_decision(struct kg_conn *c, int16_t api_key, enum kg_res type,
 		}
 	}
 	g->first = now;
-	decision_write(c, api_key, (uint8_t)type, name, name_len, (uint8_t)op, false, reason,
-		       role, rule, text, 1, 0);
+	decision_write(a, d, 1, 0);
 }
 
 /* ---- flushing ---- */
 
-void kg_audit_conn_flush(struct kg_conn *c, bool closing)
+void kg_audit_conn_flush(struct kg_audit_conn *a, bool closing)
 {
-	struct kg_audit_conn *a = c->audit;
 	if (!a)
 		return;
 	if (a->sums_used)
-		sums_write(c);
+		sums_write(a);
 	double now = kg_audit_mono(), window = kg_audit_cfg_on->denial_window_ms / 1000.0;
 	for (uint32_t i = 0; i < a->ndenials;) {
 		struct kg_audit_deny *g = &a->denials[i];
@@ -497,7 +493,7 @@ void kg_audit_conn_flush(struct kg_conn *c, bool closing)
 			continue;
 		}
 		int64_t since = kg_audit_now_us() - (int64_t)((now - g->first) * 1e6);
-		group_write(c, g, since);
+		group_write(a, g, since);
 		group_free(g);
 		a->denials[i] = a->denials[--a->ndenials];
 	}
@@ -508,43 +504,4 @@ void kg_audit_conn_flush(struct kg_conn *c, bool closing)
 		free(a->denials);
 		a->denials = NULL;
 	}
-}
-
-/* ---- the workers' flush timer ---- */
-
-struct flush_timer {
-	ev_timer t;                    /* first: the callback casts back */
-	struct kg_worker *w;           /* whose connections */
-};
-
-static __thread struct flush_timer *worker_timer;
-
-static void on_flush(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)loop; (void)revents;
-	struct flush_timer *ft = (struct flush_timer *)t;
-	for (struct kg_conn *c = ft->w->conns; c; c = c->next)
-		kg_audit_conn_flush(c, false);
-}
-
-void kg_audit_worker_begin(struct kg_worker *w)
-{
-	if (!kg_audit_cfg_on || worker_timer)
-		return;
-	worker_timer = calloc(1, sizeof(*worker_timer));
-	if (!worker_timer)
-		return;
-	double every = kg_audit_cfg_on->summary_interval_ms / 1000.0;
-	ev_timer_init(&worker_timer->t, on_flush, every, every);
-	worker_timer->w = w;
-	ev_timer_start(w->loop, &worker_timer->t);
-}
-
-void kg_audit_worker_end(struct kg_worker *w)
-{
-	if (!worker_timer)
-		return;
-	ev_timer_stop(w->loop, &worker_timer->t);
-	free(worker_timer);
-	worker_timer = NULL;
 }

@@ -16,424 +16,341 @@
  * Errors follow the broker: UNSUPPORTED_SASL_MECHANISM(33),
  * ILLEGAL_SASL_STATE(34), SASL_AUTHENTICATION_FAILED(58) with one generic
  * message whatever went wrong (unknown user or wrong password alike).
+ *
+ * It works on its own state (struct kg_authn) and talks back to the loop
+ * only through a->answer (responses, in order), a->api_versions (the
+ * ApiVersions answer, which needs the brokers' ranges) and the flags it
+ * raises (connect upstream, failure delay, close after the answer).
  */
 #define _GNU_SOURCE
 #include "auth/authn.h"
-#include "enforce/apis.h"
 #include "audit/audit.h"
-#include "kafka/codec.h"
-#include "config/config.h"
-#include "kafka/frame.h"
 #include "auth/limiter.h"
-#include "base/log.h"
-#include "route/rewrite.h"
-#include "route/router.h"
 #include "auth/sasl.h"
-#include "loop/worker-t.h"
+#include "base/log.h"
+#include "kafka/codec.h"
+#include "kafka/errors.h"
+#include "kafka/frame.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { API_SASL_HANDSHAKE = 17, API_API_VERSIONS = 18, API_SASL_AUTHENTICATE = 36 };
-enum { ERR_UNSUPPORTED_SASL_MECHANISM = 33, ERR_ILLEGAL_SASL_STATE = 34,
-       ERR_INVALID_REQUEST = 42, ERR_SASL_AUTHENTICATION_FAILED = 58 };
 
 /* Highest versions the gateway speaks for the SASL APIs themselves. */
 #define SASL_HANDSHAKE_MAX 1
 #define SASL_AUTHENTICATE_MAX 2
 
-static const struct kg_auth_cfg *auth_cfg(struct kg_conn *c)
+int16_t kg_sasl_api_max(int16_t key)
 {
-	return &c->w->gw->cfg->auth;
+	const struct kc_api *api = kc_api_find(key);
+	int16_t mine = key == KC_API_SASL_HANDSHAKE ? KG_SASL_HANDSHAKE_MAX
+		     : key == KC_API_SASL_AUTHENTICATE ? KG_SASL_AUTHENTICATE_MAX : -1;
+	if (mine < 0 || !api || !api->request)
+		return -1;
+	return api->request->valid.max < mine ? api->request->valid.max : mine;
 }
 
-static int16_t sasl_api_max(int16_t key)
+static void audit_auth(struct kg_authn *a, bool ok, const char *mechanism, const char *reason)
 {
-	const struct kc_api *a = kc_api_find(key);
-	int16_t mine = key == API_SASL_HANDSHAKE ? SASL_HANDSHAKE_MAX : SASL_AUTHENTICATE_MAX;
-	if (!a || !a->request)
-		return -1;
-	return a->request->valid.max < mine ? a->request->valid.max : mine;
+	struct kg_audit_auth e = { .ok = ok, .mechanism = mechanism, .reason = reason,
+				   .principal = ok ? a->principal : NULL, .reauth = a->reauth };
+	kg_audit_auth(a->audit, &e);
 }
 
 /* Ends the exchange: the (optional) reply is held for the failure delay,
  * then sent, then the connection is closed, as a broker does. */
-static enum kg_verdict fail(struct kg_conn *c, const char *why, bool count)
+static enum kg_verdict fail(struct kg_authn *a, const char *why, bool count)
 {
-	const struct kg_auth_cfg *a = auth_cfg(c);
-	log_warn("conn %llu %s: authentication failed: %s", (unsigned long long)c->id,
-		 c->peer, why);
-	kg_audit_auth(c, false, c->sasl || c->reauth ? kg_sasl_mech_name(c->sasl_mech) : NULL,
-		      why);
-	if (count && kg_limiter_fail((struct sockaddr *)&c->peer_sa))
+	log_warn("conn %llu %s: authentication failed: %s", (unsigned long long)a->conn_id,
+		 a->peer_text, why);
+	audit_auth(a, false, a->sasl || a->reauth ? kg_sasl_mech_name(a->sasl_mech) : NULL, why);
+	if (count && kg_limiter_fail(a->peer))
 		log_warn("client address of conn %llu (%s) blocked for %u ms after repeated "
-			 "authentication failures", (unsigned long long)c->id, c->peer,
-			 a->block_ms);
-	c->auth_state = KG_AS_FAILED;
-	c->hold_output = true;
-	kg_sasl_free(c->sasl);
-	c->sasl = NULL;
-	ev_timer_stop(c->w->loop, &c->timer);
-	ev_timer_set(&c->timer, a->failure_delay_ms / 1000.0, 0.0);
-	ev_timer_start(c->w->loop, &c->timer);
+			 "authentication failures", (unsigned long long)a->conn_id, a->peer_text,
+			 a->cfg->block_ms);
+	a->state = KG_AS_FAILED;
+	a->failure_delay = true;
+	kg_sasl_free(a->sasl);
+	a->sasl = NULL;
 	return KG_CONSUMED;
 }
 
-void kg_authn_delay_over(struct kg_conn *c)
+static enum kg_verdict queue(struct kg_authn *a, int32_t corr, int16_t key, int16_t ver,
+			     uint8_t *frame, long len, const char **reason)
 {
-	c->hold_output = false;
-	c->close_after_flush = true;
-}
-
-static enum kg_verdict reply(struct kg_conn *c, int16_t key, int16_t ver, int32_t corr,
-			     const struct kc_obj *o, const char **reason)
-{
-	uint8_t *frame;
-	long len = kg_frame_response(key, ver, corr, o, &frame);
-	if (len < 0 || kg_exchange_queue_local(c, corr, key, ver, frame, len) < 0) {
+	if (len < 0 || a->answer.queue(a->answer.ctx, corr, key, ver, frame, len) < 0) {
 		*reason = "cannot build a response";
 		return KG_CLOSE;
 	}
 	return KG_CONSUMED;
 }
 
-static bool software_token_ok(const struct kc_value *v)
+static enum kg_verdict reply(struct kg_authn *a, int16_t key, int16_t ver, int32_t corr,
+			     const struct kc_obj *o, const char **reason)
 {
-	/* [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? as the broker checks */
-	if (!v)
-		return true;
-	if (v->u.b.len <= 0)
-		return false;
-	const uint8_t *p = v->u.b.p;
-	int32_t n = v->u.b.len;
-	for (int32_t i = 0; i < n; i++) {
-		bool alnum = (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-			     (p[i] >= '0' && p[i] <= '9');
-		bool inner = p[i] == '-' || p[i] == '.';
-		if (!alnum && !(inner && i > 0 && i < n - 1))
-			return false;
-	}
-	return true;
+	uint8_t *frame = NULL;
+	long len = kg_frame_response(key, ver, corr, o, &frame);
+	return queue(a, corr, key, ver, frame, len, reason);
 }
 
-/* ApiVersions before authentication: answered by the gateway from the
- * ranges the metadata refresh learned from the brokers, intersected with
- * what the gateway allows, plus the SASL APIs it serves itself. */
-static enum kg_verdict api_versions(struct kg_conn *c, int16_t ver, int32_t corr,
-				    struct kc_obj *req, const char **reason)
-{
-	const struct kc_api *api = kc_api_find(API_API_VERSIONS);
-	struct kg_api_range up[KG_MAX_API_KEY + 1];
-	if (!kg_router_api_ranges(&c->w->gw->router, up)) {
-		*reason = "upstream API versions not known yet";
-		return KG_CLOSE;
-	}
-	struct kc_obj *o = kc_obj_new(api->response->body, ver, &c->arena);
-	struct kc_value *err = o ? kc_get(o, "ErrorCode") : NULL;
-	struct kc_value *keys = o ? kc_get(o, "ApiKeys") : NULL;
-	int fi = kc_field_index(api->response->body, "ApiKeys");
-	if (!err || !keys || fi < 0) {
-		*reason = "cannot build ApiVersions";
-		return KG_CLOSE;
-	}
-	if (ver >= 3 && (!software_token_ok(kc_get(req, "ClientSoftwareName")) ||
-			 !software_token_ok(kc_get(req, "ClientSoftwareVersion")))) {
-		err->u.i = ERR_INVALID_REQUEST;
-		return reply(c, API_API_VERSIONS, ver, corr, o, reason);
-	}
-	if (ver >= 3)
-		kg_audit_client_software(c, req);
-	int16_t lo[KG_MAX_API_KEY + 1], hi[KG_MAX_API_KEY + 1];
-	int32_t n = 0;
-	for (int k = 0; k <= KG_MAX_API_KEY; k++) {
-		int16_t gmin, gmax;
-		if (k == API_SASL_HANDSHAKE || k == API_SASL_AUTHENTICATE) {
-			gmin = 0;
-			gmax = sasl_api_max((int16_t)k);
-			lo[k] = gmin;
-			hi[k] = gmax;
-			n += gmax >= 0;
-			continue;
-		}
-		gmax = kg_api_max_version((int16_t)k);
-		gmin = kg_api_min_version((int16_t)k);
-		lo[k] = up[k].min > gmin ? up[k].min : gmin;
-		hi[k] = up[k].max < gmax ? up[k].max : gmax;
-		if (gmax < 0 || up[k].min < 0 || lo[k] > hi[k])
-			hi[k] = -1;
-		n += hi[k] >= 0;
-	}
-	if (kc_array_resize(&c->arena, keys, &api->response->body->fields[fi], ver, n) < 0) {
-		*reason = "out of memory";
-		return KG_CLOSE;
-	}
-	int32_t i = 0;
-	for (int k = 0; k <= KG_MAX_API_KEY; k++) {
-		if (hi[k] < 0)
-			continue;
-		struct kc_obj *e = keys->u.arr.v[i++].u.obj;
-		kc_get(e, "ApiKey")->u.i = k;
-		kc_get(e, "MinVersion")->u.i = lo[k];
-		kc_get(e, "MaxVersion")->u.i = hi[k];
-	}
-	return reply(c, API_API_VERSIONS, ver, corr, o, reason);
-}
-
-static enum kg_verdict handshake(struct kg_conn *c, int16_t ver, int32_t corr,
+static enum kg_verdict handshake(struct kg_authn *a, double now, int16_t ver, int32_t corr,
 				 struct kc_obj *req, const char **reason)
 {
-	const struct kg_auth_cfg *a = auth_cfg(c);
-	const struct kc_api *api = kc_api_find(API_SASL_HANDSHAKE);
-	struct kc_value *m = kc_get(req, "Mechanism");
-	struct kc_obj *o = kc_obj_new(api->response->body, ver, &c->arena);
-	struct kc_value *err = o ? kc_get(o, "ErrorCode") : NULL;
-	struct kc_value *list = o ? kc_get(o, "Mechanisms") : NULL;
-	int fi = kc_field_index(api->response->body, "Mechanisms");
-	if (!m || !err || !list || fi < 0 ||
-	    kc_array_resize(&c->arena, list, &api->response->body->fields[fi], ver,
-			    (int32_t)a->nmech) < 0) {
+	const struct kg_auth_cfg *cfg = a->cfg;
+	const struct kc_api *api = kc_api_find(KC_API_SASL_HANDSHAKE);
+	struct kc_value *m = kc_at(req, KCF_SaslHandshakeRequest_Mechanism);
+	struct kc_obj *o = kc_obj_new(api->response->body, ver, a->arena);
+	struct kc_value *err = kc_at(o, KCF_SaslHandshakeResponse_ErrorCode);
+	struct kc_value *list = kc_resize_at(a->arena, o, KCF_SaslHandshakeResponse_Mechanisms,
+					     ver, (int32_t)cfg->nmech);
+	if (!m || !err || !list) {
 		*reason = "cannot build SaslHandshake response";
 		return KG_CLOSE;
 	}
-	for (size_t i = 0; i < a->nmech; i++)
-		kc_set_string(&c->arena, &list->u.arr.v[i], a->mech_list[i],
-			      strlen(a->mech_list[i]));
+	for (size_t i = 0; i < cfg->nmech; i++)
+		kc_set_string(a->arena, &list->u.arr.v[i], cfg->mech_list[i],
+			      strlen(cfg->mech_list[i]));
 	char mech[32] = "";
 	if (m->u.b.len > 0 && m->u.b.len < (int32_t)sizeof(mech))
 		memcpy(mech, m->u.b.p, (size_t)m->u.b.len);
 	int mi = kg_sasl_mech_parse(mech);
-	bool enabled = mi >= 0 && (a->mechanisms & KG_SASL_MECH_BIT(mi));
+	bool enabled = mi >= 0 && (cfg->mechanisms & KG_SASL_MECH_BIT(mi));
 
-	if (c->auth_state == KG_AS_COMPLETE) {
+	if (a->state == KG_AS_COMPLETE) {
 		/* KIP-368: only with a session lifetime, at most once a second. */
-		ev_tstamp now = ev_now(c->w->loop);
-		if (c->session_expiry == 0 || now - c->reauth_started < 1.0 || !enabled) {
-			err->u.i = ERR_ILLEGAL_SASL_STATE;
-			return reply(c, API_SASL_HANDSHAKE, ver, corr, o, reason);
+		if (a->session_expiry == 0 || now - a->reauth_started < 1.0 || !enabled) {
+			err->u.i = KERR_ILLEGAL_SASL_STATE;
+			return reply(a, KC_API_SASL_HANDSHAKE, ver, corr, o, reason);
 		}
-		c->reauth = true;
-		c->reauth_started = now;
+		a->reauth = true;
+		a->reauth_started = now;
 		/* Another mechanism is accepted here and fails at the token,
 		 * as the broker does. */
-		c->reauth_bad_mech = mi != c->sasl_mech;
+		a->reauth_bad_mech = mi != a->sasl_mech;
 	} else if (!enabled) {
-		err->u.i = ERR_UNSUPPORTED_SASL_MECHANISM;
+		err->u.i = KERR_UNSUPPORTED_SASL_MECHANISM;
 		char clean[40];
-		log_warn("conn %llu %s: unsupported SASL mechanism '%s'", (unsigned long long)c->id,
-			 c->peer, kg_log_clean(mech, strlen(mech), clean, sizeof(clean)));
-		kg_audit_auth(c, false, clean, "unsupported SASL mechanism");
-		enum kg_verdict v = reply(c, API_SASL_HANDSHAKE, ver, corr, o, reason);
-		c->auth_state = KG_AS_FAILED;
-		c->close_after_flush = true;
+		log_warn("conn %llu %s: unsupported SASL mechanism '%s'",
+			 (unsigned long long)a->conn_id, a->peer_text,
+			 kg_log_clean(mech, strlen(mech), clean, sizeof(clean)));
+		audit_auth(a, false, clean, "unsupported SASL mechanism");
+		enum kg_verdict v = reply(a, KC_API_SASL_HANDSHAKE, ver, corr, o, reason);
+		a->state = KG_AS_FAILED;
+		a->close_after_flush = true;
 		return v;
 	}
 	char why[128];
-	kg_sasl_free(c->sasl);
-	c->sasl = kg_sasl_new(mech, a->mechanisms, why, sizeof(why));
-	if (!c->sasl) {
+	kg_sasl_free(a->sasl);
+	a->sasl = kg_sasl_new(mech, cfg->mechanisms, why, sizeof(why));
+	if (!a->sasl) {
 		*reason = "cannot start SASL";
-		log_error("conn %llu: %s", (unsigned long long)c->id, why);
+		log_error("conn %llu: %s", (unsigned long long)a->conn_id, why);
 		return KG_CLOSE;
 	}
-	if (c->auth_state != KG_AS_COMPLETE) {
-		c->sasl_mech = mi;
-		c->auth_state = KG_AS_AUTHENTICATE;
+	if (a->state != KG_AS_COMPLETE) {
+		a->sasl_mech = mi;
+		a->state = KG_AS_AUTHENTICATE;
 	}
-	c->sasl_raw = ver == 0;
-	return reply(c, API_SASL_HANDSHAKE, ver, corr, o, reason);
+	a->sasl_raw = ver == 0;
+	return reply(a, KC_API_SASL_HANDSHAKE, ver, corr, o, reason);
 }
 
 /* Success: the principal is set, the session lifetime starts, and (the
  * first time) the upstream connection is made. */
-static void authenticated(struct kg_conn *c, const char *user)
+static void authenticated(struct kg_authn *a, double now, const char *user)
 {
-	const struct kg_auth_cfg *a = auth_cfg(c);
+	const struct kg_auth_cfg *cfg = a->cfg;
 	char clean[256];
 	kg_log_clean(user, strlen(user), clean, sizeof(clean));
-	if (!c->reauth) {
-		snprintf(c->principal, sizeof(c->principal), "User:%s", user);
-		c->connect_pending = true;
-		c->reauth_started = ev_now(c->w->loop);
+	if (!a->reauth) {
+		snprintf(a->principal, sizeof(a->principal), "User:%s", user);
+		a->connect_pending = true;
+		a->reauth_started = now;
+		kg_audit_principal(a->audit, a->principal);
 	}
-	log_info("conn %llu %s: %sauthenticated as User:%s with %s", (unsigned long long)c->id,
-		 c->peer, c->reauth ? "re-" : "", clean, kg_sasl_mech_name(c->sasl_mech));
-	kg_audit_auth(c, true, kg_sasl_mech_name(c->sasl_mech), NULL);
-	c->session_expiry = a->session_lifetime_ms
-				    ? ev_now(c->w->loop) + a->session_lifetime_ms / 1000.0 : 0;
-	c->auth_state = KG_AS_COMPLETE;
-	c->reauth = false;
-	kg_sasl_free(c->sasl);
-	c->sasl = NULL;
+	log_info("conn %llu %s: %sauthenticated as User:%s with %s",
+		 (unsigned long long)a->conn_id, a->peer_text, a->reauth ? "re-" : "", clean,
+		 kg_sasl_mech_name(a->sasl_mech));
+	audit_auth(a, true, kg_sasl_mech_name(a->sasl_mech), NULL);
+	a->session_expiry = cfg->session_lifetime_ms ? now + cfg->session_lifetime_ms / 1000.0 : 0;
+	a->state = KG_AS_COMPLETE;
+	a->reauth = false;
+	kg_sasl_free(a->sasl);
+	a->sasl = NULL;
 }
 
 /* One token through the SASL session. Returns the kg_sasl rc; on success
  * *principal_ok tells whether a re-authentication kept the principal. */
-static int step(struct kg_conn *c, const uint8_t *in, size_t inlen, const uint8_t **out,
+static int step(struct kg_authn *a, const uint8_t *in, size_t inlen, const uint8_t **out,
 		size_t *outlen, bool *principal_ok)
 {
 	*principal_ok = true;
-	if (!c->sasl || c->reauth_bad_mech)
+	if (!a->sasl || a->reauth_bad_mech)
 		return KG_SASL_FAIL;
-	int rc = kg_sasl_step(c->sasl, in, inlen, out, outlen);
-	if (rc == KG_SASL_DONE && c->reauth) {
+	int rc = kg_sasl_step(a->sasl, in, inlen, out, outlen);
+	if (rc == KG_SASL_DONE && a->reauth) {
 		char now[256];
-		snprintf(now, sizeof(now), "User:%s", kg_sasl_user(c->sasl));
-		*principal_ok = strcmp(now, c->principal) == 0;
+		snprintf(now, sizeof(now), "User:%s", kg_sasl_user(a->sasl));
+		*principal_ok = strcmp(now, a->principal) == 0;
 	}
 	return rc;
 }
 
-static const char *fail_text(struct kg_conn *c)
+static const char *fail_text(struct kg_authn *a)
 {
-	return kg_sasl_fail_reason(c->sasl) && kg_sasl_fail_reason(c->sasl)[0]
-		       ? kg_sasl_fail_reason(c->sasl) : "invalid credentials";
+	return kg_sasl_fail_reason(a->sasl) && kg_sasl_fail_reason(a->sasl)[0]
+		       ? kg_sasl_fail_reason(a->sasl) : "invalid credentials";
 }
 
-static enum kg_verdict authenticate(struct kg_conn *c, int16_t ver, int32_t corr,
+static enum kg_verdict authenticate(struct kg_authn *a, double now, int16_t ver, int32_t corr,
 				    struct kc_obj *req, const char **reason)
 {
-	const struct kc_api *api = kc_api_find(API_SASL_AUTHENTICATE);
-	struct kc_obj *o = kc_obj_new(api->response->body, ver, &c->arena);
-	struct kc_value *err = o ? kc_get(o, "ErrorCode") : NULL;
-	struct kc_value *msg = o ? kc_get(o, "ErrorMessage") : NULL;
-	struct kc_value *bytes = o ? kc_get(o, "AuthBytes") : NULL;
-	struct kc_value *life = o ? kc_get(o, "SessionLifetimeMs") : NULL;
-	struct kc_value *in = kc_get(req, "AuthBytes");
+	const struct kc_api *api = kc_api_find(KC_API_SASL_AUTHENTICATE);
+	struct kc_obj *o = kc_obj_new(api->response->body, ver, a->arena);
+	struct kc_value *err = kc_at(o, KCF_SaslAuthenticateResponse_ErrorCode);
+	struct kc_value *msg = kc_at(o, KCF_SaslAuthenticateResponse_ErrorMessage);
+	struct kc_value *bytes = kc_at(o, KCF_SaslAuthenticateResponse_AuthBytes);
+	struct kc_value *life = kc_at(o, KCF_SaslAuthenticateResponse_SessionLifetimeMs);
+	struct kc_value *in = kc_at(req, KCF_SaslAuthenticateRequest_AuthBytes);
 	if (!err || !msg || !bytes || !in) {
 		*reason = "cannot build SaslAuthenticate response";
 		return KG_CLOSE;
 	}
-	if (c->auth_state == KG_AS_COMPLETE && !c->reauth) {
+	if (a->state == KG_AS_COMPLETE && !a->reauth) {
 		static const char text[] = "SaslAuthenticate request received after successful "
 					   "authentication";
-		err->u.i = ERR_ILLEGAL_SASL_STATE;
-		kc_set_string(&c->arena, msg, text, sizeof(text) - 1);
-		return reply(c, API_SASL_AUTHENTICATE, ver, corr, o, reason);
+		err->u.i = KERR_ILLEGAL_SASL_STATE;
+		kc_set_string(a->arena, msg, text, sizeof(text) - 1);
+		return reply(a, KC_API_SASL_AUTHENTICATE, ver, corr, o, reason);
 	}
 	const uint8_t *out = NULL;
 	size_t outlen = 0;
 	bool same_principal;
-	int rc = step(c, in->u.b.p, in->u.b.len > 0 ? (size_t)in->u.b.len : 0, &out, &outlen,
+	int rc = step(a, in->u.b.p, in->u.b.len > 0 ? (size_t)in->u.b.len : 0, &out, &outlen,
 		      &same_principal);
 	if (rc == KG_SASL_FAIL || !same_principal) {
 		char text[384];
 		if (!same_principal)
 			snprintf(text, sizeof(text), "Cannot change principals during "
-				 "re-authentication from %s", c->principal);
+				 "re-authentication from %s", a->principal);
 		else
 			snprintf(text, sizeof(text), "Authentication failed during %s due to "
 				 "invalid credentials with SASL mechanism %s",
-				 c->reauth ? "re-authentication" : "authentication",
-				 kg_sasl_mech_name(c->sasl_mech));
-		err->u.i = ERR_SASL_AUTHENTICATION_FAILED;
-		kc_set_string(&c->arena, msg, text, strlen(text));
-		enum kg_verdict v = reply(c, API_SASL_AUTHENTICATE, ver, corr, o, reason);
+				 a->reauth ? "re-authentication" : "authentication",
+				 kg_sasl_mech_name(a->sasl_mech));
+		err->u.i = KERR_SASL_AUTHENTICATION_FAILED;
+		kc_set_string(a->arena, msg, text, strlen(text));
+		enum kg_verdict v = reply(a, KC_API_SASL_AUTHENTICATE, ver, corr, o, reason);
 		if (v == KG_CLOSE)
 			return v;
-		return fail(c, same_principal ? fail_text(c) : "principal changed on re-authentication",
+		return fail(a, same_principal ? fail_text(a) : "principal changed on re-authentication",
 			    true);
 	}
-	kc_set_string(&c->arena, bytes, (const char *)out, outlen);
+	kc_set_string(a->arena, bytes, (const char *)out, outlen);
 	msg->u.b.len = -1;
 	if (rc == KG_SASL_DONE) {
-		authenticated(c, kg_sasl_user(c->sasl));
+		authenticated(a, now, kg_sasl_user(a->sasl));
 		if (life)
-			life->u.i = auth_cfg(c)->session_lifetime_ms;
+			life->u.i = a->cfg->session_lifetime_ms;
 	}
-	return reply(c, API_SASL_AUTHENTICATE, ver, corr, o, reason);
+	return reply(a, KC_API_SASL_AUTHENTICATE, ver, corr, o, reason);
 }
 
 /* After SaslHandshake v0: tokens are bare length-prefixed frames. A
  * challenge is sent only when there is one (PLAIN success: an empty
  * frame); a failure closes without a word. */
-static enum kg_verdict raw_token(struct kg_conn *c, const uint8_t *frame, size_t len,
-				 const char **reason)
+static enum kg_verdict raw_token(struct kg_authn *a, double now, const uint8_t *frame,
+				 size_t len, const char **reason)
 {
 	const uint8_t *out = NULL;
 	size_t outlen = 0;
 	bool same_principal;
-	int rc = step(c, frame + 4, len - 4, &out, &outlen, &same_principal);
+	int rc = step(a, frame + 4, len - 4, &out, &outlen, &same_principal);
 	if (rc == KG_SASL_FAIL || !same_principal)
-		return fail(c, rc == KG_SASL_FAIL ? fail_text(c) : "principal changed", true);
-	uint8_t *f;
+		return fail(a, rc == KG_SASL_FAIL ? fail_text(a) : "principal changed", true);
+	uint8_t *f = NULL;
 	long flen = kg_frame_raw(out, outlen, &f);
-	if (flen < 0 || kg_exchange_queue_local(c, -1, -1, 0, f, flen) < 0) {
+	if (queue(a, -1, -1, 0, f, flen, reason) == KG_CLOSE) {
 		*reason = "out of memory";
 		return KG_CLOSE;
 	}
 	if (rc == KG_SASL_DONE) {
-		authenticated(c, kg_sasl_user(c->sasl));
-		c->sasl_raw = false;
+		authenticated(a, now, kg_sasl_user(a->sasl));
+		a->sasl_raw = false;
 	}
 	return KG_CONSUMED;
 }
 
-enum kg_verdict kg_authn_request(struct kg_conn *c, const uint8_t *frame, size_t len,
-				 const char **reason)
+/* ApiVersions before authentication, answered from the loop's callback;
+ * the unsupported-version answer leaves the state where it was. req is
+ * NULL when the body could not be decoded. */
+static enum kg_verdict api_versions(struct kg_authn *a, int16_t ver, int32_t corr,
+				    struct kc_obj *req, const char **reason)
 {
-	/* Every frame here is cut out and answered locally: nothing before
-	 * it may still be waiting to go upstream. */
-	if (c->c_in.ready != c->c_in.sent)
-		return KG_WAIT;
-	if (c->auth_state == KG_AS_FAILED)
+	bool full = false;
+	uint8_t *frame = NULL;
+	long n = a->api_versions(a->answer.ctx, ver, corr, req, a->arena, &full, &frame, reason);
+	if (n == -2)
+		return fail(a, "not a Kafka request before authentication", false);
+	if (n < 0)
+		return KG_CLOSE;
+	if (full)
+		a->state = KG_AS_AFTER_VERSIONS;
+	return queue(a, corr, KC_API_API_VERSIONS, ver, frame, n, reason);
+}
+
+enum kg_verdict kg_authn_request(struct kg_authn *a, double now, const uint8_t *frame,
+				 size_t len, const char **reason)
+{
+	if (a->state == KG_AS_FAILED)
 		return KG_CONSUMED;
-	if (c->sasl_raw && c->auth_state == KG_AS_AUTHENTICATE)
-		return raw_token(c, frame, len, reason);
+	if (a->sasl_raw && a->state == KG_AS_AUTHENTICATE)
+		return raw_token(a, now, frame, len, reason);
 
 	const uint8_t *body = frame + 4;
 	size_t blen = len - 4;
 	int16_t key, ver;
 	int32_t corr;
 	struct kc_req_header h;
-	struct kc_obj *req;
+	struct kc_obj *req = NULL;
 	size_t used;
-	kc_arena_reset(&c->arena);
+	kc_arena_reset(a->arena);
 	bool known = kc_peek_request_key(body, blen, &key, &ver, &corr) == KC_OK &&
 		     kc_api_version_known(key, ver);
-	if (known && key == API_API_VERSIONS && ver > kg_api_max_version(API_API_VERSIONS) &&
-	    c->auth_state == KG_AS_INITIAL) {
-		uint8_t *resp;
-		long rlen = kg_apiversions_unsupported(corr, &resp);
-		if (rlen < 0 || kg_exchange_queue_local(c, corr, key, ver, resp, rlen) < 0) {
-			*reason = "out of memory";
-			return KG_CLOSE;
-		}
-		return KG_CONSUMED;
-	}
 	bool parsed = known &&
-		kc_decode_request_header(body, blen, &c->arena, &h) == KC_OK &&
+		kc_decode_request_header(body, blen, a->arena, &h) == KC_OK &&
 		kc_decode_request_prefix(key, ver, body + h.header_len, blen - h.header_len,
-					 &c->arena, &req, &used) == KC_OK;
+					 a->arena, &req, &used) == KC_OK;
+	if (known && key == KC_API_API_VERSIONS && a->state == KG_AS_INITIAL) {
+		a->request_seen = parsed;
+		return api_versions(a, ver, corr, parsed ? req : NULL, reason);
+	}
 	if (!parsed) {
 		/* Not a request the gateway can read: a broker closes after the
 		 * delay (in AUTHENTICATE v1, at once). */
-		if (c->auth_state == KG_AS_AUTHENTICATE || c->auth_state == KG_AS_COMPLETE) {
+		if (a->state == KG_AS_AUTHENTICATE || a->state == KG_AS_COMPLETE) {
 			*reason = "unparseable request during authentication";
 			return KG_CLOSE;
 		}
-		return fail(c, "not a Kafka request before authentication", false);
+		return fail(a, "not a Kafka request before authentication", false);
 	}
-	c->requests++;
-	switch (c->auth_state) {
+	a->request_seen = true;
+	switch (a->state) {
 	case KG_AS_INITIAL:
-		if (key == API_API_VERSIONS) {
-			c->auth_state = KG_AS_AFTER_VERSIONS;
-			return api_versions(c, ver, corr, req, reason);
-		}
-		/* fall through */
+		/* fall through: not ApiVersions */
 	case KG_AS_AFTER_VERSIONS:
-		if (key == API_SASL_HANDSHAKE && ver <= sasl_api_max(API_SASL_HANDSHAKE))
-			return handshake(c, ver, corr, req, reason);
-		if (key == API_API_VERSIONS) {
+		if (key == KC_API_SASL_HANDSHAKE && ver <= kg_sasl_api_max(KC_API_SASL_HANDSHAKE))
+			return handshake(a, now, ver, corr, req, reason);
+		if (key == KC_API_API_VERSIONS) {
 			*reason = "second ApiVersions before authentication";
 			return KG_CLOSE;
 		}
-		return fail(c, "request before authentication", false);
+		return fail(a, "request before authentication", false);
 	case KG_AS_AUTHENTICATE:
-		if (key == API_SASL_AUTHENTICATE && ver <= sasl_api_max(API_SASL_AUTHENTICATE))
-			return authenticate(c, ver, corr, req, reason);
-		if (key == API_SASL_AUTHENTICATE) {
+		if (key == KC_API_SASL_AUTHENTICATE && ver <= kg_sasl_api_max(KC_API_SASL_AUTHENTICATE))
+			return authenticate(a, now, ver, corr, req, reason);
+		if (key == KC_API_SASL_AUTHENTICATE) {
 			*reason = "unsupported SaslAuthenticate version";
 			return KG_CLOSE;
 		}
@@ -441,25 +358,31 @@ enum kg_verdict kg_authn_request(struct kg_conn *c, const uint8_t *frame, size_t
 			/* That API's own error shape with ILLEGAL_SASL_STATE,
 			 * then close. */
 			struct kc_obj *resp;
-			if (kc_build_error_response(key, ver, req, ERR_ILLEGAL_SASL_STATE,
-						    &c->arena, &resp) != KC_OK) {
+			if (kc_build_error_response(key, ver, req, KERR_ILLEGAL_SASL_STATE, a->arena,
+						    &resp) != KC_OK) {
 				*reason = "request during authentication";
 				return KG_CLOSE;
 			}
-			enum kg_verdict v = reply(c, key, ver, corr, resp, reason);
-			c->auth_state = KG_AS_FAILED;
-			c->close_after_flush = true;
+			enum kg_verdict v = reply(a, key, ver, corr, resp, reason);
+			a->state = KG_AS_FAILED;
+			a->close_after_flush = true;
 			return v;
 		}
 	case KG_AS_COMPLETE:
-		if (key == API_SASL_HANDSHAKE && ver <= sasl_api_max(API_SASL_HANDSHAKE))
-			return handshake(c, ver, corr, req, reason);
-		if (key == API_SASL_AUTHENTICATE && ver <= sasl_api_max(API_SASL_AUTHENTICATE))
-			return authenticate(c, ver, corr, req, reason);
+		if (key == KC_API_SASL_HANDSHAKE && ver <= kg_sasl_api_max(KC_API_SASL_HANDSHAKE))
+			return handshake(a, now, ver, corr, req, reason);
+		if (key == KC_API_SASL_AUTHENTICATE && ver <= kg_sasl_api_max(KC_API_SASL_AUTHENTICATE))
+			return authenticate(a, now, ver, corr, req, reason);
 		*reason = "unsupported SASL request version";
 		return KG_CLOSE;
 	default:
 		*reason = "authentication state";
 		return KG_CLOSE;
 	}
+}
+
+void kg_authn_release(struct kg_authn *a)
+{
+	kg_sasl_free(a->sasl);
+	a->sasl = NULL;
 }

@@ -2,26 +2,27 @@
  * upstream brokers.
  *
  * Reload (SIGHUP, or a changed file) builds complete new contexts first and
- * swaps them in only when everything loaded; a broken certificate leaves
- * the old one serving. Connections hold a reference to the context they
- * were accepted with, so a swap never disturbs an established session.
+ * swaps them in only when everything loaded (base/reload.h); a broken
+ * certificate leaves the old one serving. Connections hold a reference to
+ * the contexts they were accepted with, so a swap never disturbs an
+ * established session.
  */
 #define _GNU_SOURCE
 #include "auth/tls.h"
-#include "base/log.h"
 #include "auth/principal.h"
+#include "base/reload.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kg_tls_server *tls_current;   /* guarded by tls_lock */
-static SSL_CTX *tls_upstream;               /* guarded by tls_lock */
+static void contexts_ref(void *p);
+static void contexts_unref(void *p);
+static struct kg_slot slot = KG_SLOT_INIT(contexts_ref, contexts_unref);
 static kg_tls_sni_fn tls_sni_fn;
 
 static void ssl_errstr(const char *what, const char *file, char *err, size_t errlen)
@@ -169,97 +170,77 @@ fail:
 	return NULL;
 }
 
-static void server_unref(struct kg_tls_server *s)
+static void contexts_ref(void *p)
 {
-	if (!s || --s->refs > 0)
+	atomic_fetch_add(&((struct kg_tls_contexts *)p)->refs, 1);
+}
+
+static void contexts_unref(void *p)
+{
+	struct kg_tls_contexts *t = p;
+	if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	SSL_CTX_free(s->ctx);
-	kg_principal_rules_free(s->rules);
-	free(s);
+	SSL_CTX_free(t->server);
+	kg_principal_rules_free(t->rules);
+	SSL_CTX_free(t->upstream);
+	free(t);
 }
 
-/* Builds everything; swaps only when all parts loaded. */
-static int build_and_swap(const struct kg_config *cfg, char *err, size_t errlen)
+/* Builds every context the settings ask for; NULL with a message when
+ * any part fails (a kg_slot_build_fn). */
+static void *contexts_build(const void *arg, char *err, size_t errlen)
 {
-	struct kg_tls_server *srv = NULL;
-	SSL_CTX *up = NULL;
-	if (cfg->tls.enabled) {
-		srv = calloc(1, sizeof(*srv));
-		if (!srv) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		srv->refs = 1;
-		srv->ctx = server_ctx_build(&cfg->tls, err, errlen);
-		if (srv->ctx)
-			srv->rules = kg_principal_rules_compile(
-				(const char *const *)cfg->tls.mapping_rules,
-				cfg->tls.nmapping_rules, err, errlen);
-		if (!srv->ctx || !srv->rules) {
-			SSL_CTX_free(srv->ctx);
-			free(srv);
-			return -1;
-		}
+	const struct kg_tls_settings *ts = arg;
+	struct kg_tls_contexts *t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	if (cfg->upstream_tls.enabled) {
-		up = upstream_ctx_build(&cfg->upstream_tls, err, errlen);
-		if (!up) {
-			server_unref(srv);
-			return -1;
-		}
+	atomic_init(&t->refs, 1);
+	if (ts->server->enabled) {
+		t->server = server_ctx_build(ts->server, err, errlen);
+		if (t->server)
+			t->rules = kg_principal_rules_compile(
+				(const char *const *)ts->server->mapping_rules,
+				ts->server->nmapping_rules, err, errlen);
+		if (!t->server || !t->rules)
+			goto fail;
 	}
-	pthread_mutex_lock(&tls_lock);
-	struct kg_tls_server *old = tls_current;
-	SSL_CTX *old_up = tls_upstream;
-	tls_current = srv;
-	tls_upstream = up;
-	server_unref(old);
-	pthread_mutex_unlock(&tls_lock);
-	SSL_CTX_free(old_up);
-	return 0;
+	if (ts->upstream->enabled && !(t->upstream = upstream_ctx_build(ts->upstream, err, errlen)))
+		goto fail;
+	return t;
+fail:
+	contexts_unref(t);
+	return NULL;
 }
 
-int kg_tls_init(const struct kg_config *cfg, kg_tls_sni_fn sni, char *err, size_t errlen)
+int kg_tls_init(const struct kg_tls_settings *ts, kg_tls_sni_fn sni, char *err, size_t errlen)
 {
 	tls_sni_fn = sni;
-	return build_and_swap(cfg, err, errlen);
+	return kg_slot_reload(&slot, contexts_build, ts, err, errlen);
 }
 
-int kg_tls_reload(const struct kg_config *cfg)
+int kg_tls_reload(const struct kg_tls_settings *ts, char *err, size_t errlen)
 {
-	char err[512];
-	if (build_and_swap(cfg, err, sizeof(err)) < 0) {
-		log_error("TLS reload failed, keeping the current certificates: %s", err);
-		return -1;
-	}
-	log_info("TLS certificates reloaded");
-	return 0;
+	return kg_slot_reload(&slot, contexts_build, ts, err, errlen);
 }
 
-struct kg_tls_server *kg_tls_server_acquire(void)
+struct kg_tls_contexts *kg_tls_acquire(void)
 {
-	pthread_mutex_lock(&tls_lock);
-	struct kg_tls_server *s = tls_current;
-	if (s)
-		s->refs++;
-	pthread_mutex_unlock(&tls_lock);
-	return s;
+	return kg_slot_acquire(&slot, NULL);
 }
 
-void kg_tls_server_release(struct kg_tls_server *s)
+void kg_tls_release(struct kg_tls_contexts *t)
 {
-	if (!s)
-		return;
-	pthread_mutex_lock(&tls_lock);
-	server_unref(s);
-	pthread_mutex_unlock(&tls_lock);
+	contexts_unref(t);
 }
 
 SSL *kg_tls_upstream_new(const char *host, bool verify_hostname)
 {
-	pthread_mutex_lock(&tls_lock);
-	SSL *ssl = tls_upstream ? SSL_new(tls_upstream) : NULL;
-	pthread_mutex_unlock(&tls_lock);
+	struct kg_tls_contexts *t = kg_tls_acquire();
+	/* The SSL keeps its own reference to the context. */
+	SSL *ssl = t && t->upstream ? SSL_new(t->upstream) : NULL;
+	kg_tls_release(t);
 	if (!ssl)
 		return NULL;
 	SSL_set_connect_state(ssl);
@@ -271,12 +252,26 @@ SSL *kg_tls_upstream_new(const char *host, bool verify_hostname)
 
 void kg_tls_shutdown(void)
 {
-	pthread_mutex_lock(&tls_lock);
-	server_unref(tls_current);
-	tls_current = NULL;
-	SSL_CTX_free(tls_upstream);
-	tls_upstream = NULL;
-	pthread_mutex_unlock(&tls_lock);
+	kg_slot_swap(&slot, NULL);
+}
+
+void kg_tls_peer_describe(SSL *ssl, struct kg_tls_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->version, sizeof(p->version), "%s", SSL_get_version(ssl));
+	const char *cipher = SSL_get_cipher_name(ssl);
+	snprintf(p->cipher, sizeof(p->cipher), "%s", cipher ? cipher : "");
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	if (!cert)
+		return;
+	p->has_cert = kg_x509_subject_dn(cert, p->subject, sizeof(p->subject)) == 0;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (X509_digest(cert, EVP_sha256(), md, &n) == 1) {
+		/* As `openssl x509 -fingerprint -sha256` prints it. */
+		for (unsigned i = 0; i < n && 3 * i + 3 <= sizeof(p->sha256); i++)
+			snprintf(p->sha256 + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
+	}
 }
 
 static long long file_mtime(const char *path)
@@ -287,12 +282,12 @@ static long long file_mtime(const char *path)
 	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
-long long kg_tls_files_mtime(const struct kg_config *cfg)
+long long kg_tls_files_mtime(const struct kg_tls_settings *ts)
 {
-	const char *files[] = { cfg->tls.cert_file, cfg->tls.key_file, cfg->tls.ca_file,
-				cfg->tls.crl_file, cfg->tls.key_password_file,
-				cfg->upstream_tls.ca_file, cfg->upstream_tls.cert_file,
-				cfg->upstream_tls.key_file };
+	const struct kg_tls_cfg *t = ts->server;
+	const struct kg_upstream_tls_cfg *u = ts->upstream;
+	const char *files[] = { t->cert_file, t->key_file, t->ca_file, t->crl_file,
+				t->key_password_file, u->ca_file, u->cert_file, u->key_file };
 	long long m = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		long long t = file_mtime(files[i]);

@@ -5,43 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "auth/scram.h"
 #include "auth/users-t.h"
-
-/* "SCRAM-SHA-256" / "SCRAM-SHA-512", or NULL for another value. */
-const char *kg_scram_mech_name(int mech);
-/* The enum kg_scram_mech for an exact (case-sensitive) name, or -1. */
-int kg_scram_mech_parse(const char *name);
-/* Hash output size: 32 or 64; 0 for an unknown mech. */
-size_t kg_scram_keylen(int mech);
-
-/*
- * Derives a credential from a password: SaltedPassword = PBKDF2-HMAC-H(
- * password, salt, iterations) (no SASLprep: the bytes as given, like
- * Kafka), StoredKey = H(HMAC(SP,"Client Key")), ServerKey = HMAC(SP,
- * "Server Key"). Fills out (present = 1, fake = 0). Returns 0, or -1 on a
- * bad argument (iterations outside 4096..16384, salt empty or longer than
- * KG_SCRAM_SALT_MAX) or an OpenSSL failure. Intermediate secrets are
- * wiped.
- */
-int kg_scram_derive(int mech, const char *password, size_t pwlen, const uint8_t *salt,
-		    size_t saltlen, uint32_t iterations, struct kg_scram_cred *out);
-
-/*
- * For PLAIN: 1 when password derives to c's StoredKey (compared with
- * CRYPTO_memcmp), else 0. Always does the full PBKDF2, also for a fake
- * credential (which then returns 0), so an unknown user costs the same
- * time as a wrong password.
- */
-int kg_scram_check_password(const struct kg_scram_cred *c, const char *password, size_t pwlen);
-
-/* Fills buf with n random bytes (OpenSSL RAND). Returns 0 or -1. */
-int kg_scram_random_salt(uint8_t *buf, size_t n);
-
-/* Standard base64 with padding. encode: writes a NUL-terminated string,
- * returns its length or -1 when out is too small. decode: strict (no
- * whitespace, canonical padding), returns the byte count or -1. */
-long kg_b64_encode(const uint8_t *in, size_t inlen, char *out, size_t outlen);
-long kg_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 
 /* 1 when name (len bytes) is a valid user name: 1..KG_USER_NAME_MAX
  * bytes of UTF-8 (shortest form, no surrogates) without control
@@ -74,6 +39,8 @@ struct kg_users *kg_users_acquire(struct kg_users *u);
 /* Drops a reference; the last one frees the set and wipes its keys. */
 void kg_users_release(struct kg_users *u);
 
+/* ---- the current set (current_users.c) ---- */
+
 /*
  * Makes u the process-wide current set, taking over the caller's
  * reference, and drops the current set's own reference to the previous
@@ -83,6 +50,9 @@ void kg_users_release(struct kg_users *u);
 void kg_users_swap(struct kg_users *u);
 /* The current set with a reference taken, or NULL. */
 struct kg_users *kg_users_current(void);
+/* Loads path and makes it current when it loaded (the current set stays
+ * otherwise). 0, or -1 with kg_users_load's message. */
+int kg_users_reload(const char *path, char *err, size_t errlen);
 
 /* The user named name, or NULL. */
 const struct kg_user *kg_users_find(const struct kg_users *u, const char *name);

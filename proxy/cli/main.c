@@ -1,22 +1,24 @@
 /* main.c - command line: run, check, --help, --version. */
 #define _GNU_SOURCE
+#include "acl/policy.h"
 #include "audit/audit.h"
+#include "auth/limiter.h"
+#include "auth/sasl.h"
+#include "auth/tls.h"
+#include "auth/users.h"
+#include "base/log.h"
+#include "base/version.h"
 #include "cli/cli_acl.h"
 #include "cli/cli_audit.h"
 #include "cli/cli_user.h"
-#include "kafka/codec.h"
 #include "config/config.h"
+#include "enforce/current_policy.h"
+#include "kafka/codec.h"
 #include "loop/conn.h"
-#include "auth/limiter.h"
-#include "base/log.h"
-#include "acl/policy.h"
+#include "loop/worker.h"
 #include "route/refresh.h"
 #include "route/router.h"
-#include "auth/sasl.h"
-#include "auth/users.h"
-#include "auth/tls.h"
-#include "base/version.h"
-#include "loop/worker.h"
+#include "route/topics.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +51,9 @@ static void usage(FILE *f)
 		KG_VERSION);
 }
 
+/* The TLS sections of the configuration, for building contexts. */
+static struct kg_tls_settings tls_settings;
+
 static struct kg_config *load(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -75,25 +80,22 @@ static struct kg_config *load(int argc, char **argv)
 	/* Certificates, keys and the users file are part of the
 	 * configuration: load them now so that `check` and a bad start fail
 	 * the same way. */
-	if (kg_tls_init(c, kg_conn_sni, err, sizeof(err)) < 0) {
+	tls_settings = (struct kg_tls_settings){ &c->tls, &c->upstream_tls };
+	if (kg_tls_init(&tls_settings, kg_conn_sni, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
 		exit(1);
 	}
-	struct kg_policy *pol = kg_policy_load(c->acl_policy_file, err, sizeof(err));
-	if (!pol) {
+	if (kg_current_policy_reload(c->acl_policy_file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kafka-gateway: invalid policy: %s\n", err);
 		exit(1);
 	}
-	kg_policy_swap(pol);
-	if (c->auth.mode == KG_AUTH_SASL) {
-		struct kg_users *u = kg_users_load(c->auth.users_file, err, sizeof(err));
-		if (!u || kg_sasl_init(err, sizeof(err)) < 0) {
-			fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
-			exit(1);
-		}
-		kg_users_swap(u);
+	if (c->auth.mode == KG_AUTH_SASL &&
+	    (kg_users_reload(c->auth.users_file, err, sizeof(err)) < 0 ||
+	     kg_sasl_init(err, sizeof(err)) < 0)) {
+		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
+		exit(1);
 	}
-	if (kg_audit_check(c, err, sizeof(err)) < 0) {
+	if (kg_audit_check(c->audit, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kafka-gateway: invalid configuration: %s: %s\n", path, err);
 		exit(1);
 	}
@@ -111,62 +113,64 @@ static long long file_mtime_ns(const char *path)
 /* Newest change among the files the gateway reloads. */
 static long long watched_mtime(const struct kg_config *cfg)
 {
-	long long a = kg_tls_files_mtime(cfg), b = file_mtime_ns(cfg->auth.users_file);
+	long long a = kg_tls_files_mtime(&tls_settings), b = file_mtime_ns(cfg->auth.users_file);
 	long long p = file_mtime_ns(cfg->acl_policy_file);
 	a = a > b ? a : b;
 	return a > p ? a : p;
 }
 
-/* Builds new TLS contexts and a new credential set; each is swapped in
- * only when it loaded completely, else the old one stays. */
-/* A new policy is swapped in only when it is valid as a whole; existing
- * connections follow it from their next request. */
-static long long policy_mtime;         /* of the policy file last loaded */
+/* Every reload (base/reload.h: built and validated before it is swapped
+ * in; a failure keeps the current one) is logged and audited the same way.
+ * what names it in the audit record, label and kept in the log. */
+struct reload_kind {
+	const char *what;              /* "policy", "tls", "users" */
+	const char *label;             /* "policy", "TLS", "users" */
+	const char *kept;              /* "policy", "certificates", "users" */
+};
 
-static void reload_policy(const struct kg_config *cfg, bool force)
+static void reloaded(const struct reload_kind *k, int rc, const char *err, const char *detail)
 {
-	/* Only a policy file that changed is reloaded on a file poll: a
-	 * renewed certificate must not be recorded as a policy reload. */
-	long long m = file_mtime_ns(cfg->acl_policy_file);
-	if (!force && m == policy_mtime)
-		return;
-	policy_mtime = m;
-	char err[1024];
-	struct kg_policy *p = kg_policy_load(cfg->acl_policy_file, err, sizeof(err));
-	if (!p) {
-		log_error("policy reload failed, keeping the current policy: %s", err);
-		kg_audit_reload("policy", false, err);
+	if (rc < 0) {
+		log_error("%s reload failed, keeping the current %s: %s", k->label, k->kept, err);
+		kg_audit_reload(k->what, false, err);
 		return;
 	}
-	size_t roles = kg_policy_role_count(p), rules = kg_policy_rule_count(p);
-	kg_policy_swap(p);
-	log_info("policy reloaded from %s: %zu roles, %zu rules", cfg->acl_policy_file,
-		 roles, rules);
-	char detail[512];
-	snprintf(detail, sizeof(detail), "%s: %zu roles, %zu rules", cfg->acl_policy_file, roles,
-		 rules);
-	kg_audit_reload("policy", true, detail);
+	log_info("%s reloaded%s%s", k->label, detail[0] ? " from " : "", detail);
+	kg_audit_reload(k->what, true, detail[0] ? detail : "certificates reloaded");
 }
+
+static const struct reload_kind policy_kind = { "policy", "policy", "policy" };
+static const struct reload_kind tls_kind = { "tls", "TLS certificates", "certificates" };
+static const struct reload_kind users_kind = { "users", "users", "users" };
+
+static long long policy_mtime;         /* of the policy file last loaded */
 
 static void reload(const struct kg_config *cfg, bool force)
 {
-	reload_policy(cfg, force);
-	int trc = kg_tls_reload(cfg);
-	if (cfg->tls.enabled || cfg->upstream_tls.enabled)
-		kg_audit_reload("tls", trc == 0, trc == 0 ? "certificates reloaded"
-				: "failed, the current certificates stay (see the gateway log)");
-	if (cfg->auth.mode != KG_AUTH_SASL)
-		return;
-	char err[512];
-	struct kg_users *u = kg_users_load(cfg->auth.users_file, err, sizeof(err));
-	if (!u) {
-		log_error("users reload failed, keeping the current users: %s", err);
-		kg_audit_reload("users", false, err);
-		return;
+	char err[1024], detail[512];
+	/* Only a policy file that changed is reloaded on a file poll: a
+	 * renewed certificate must not be recorded as a policy reload.
+	 * Existing connections follow a new policy from their next request. */
+	long long m = file_mtime_ns(cfg->acl_policy_file);
+	if (force || m != policy_mtime) {
+		policy_mtime = m;
+		int rc = kg_current_policy_reload(cfg->acl_policy_file, err, sizeof(err));
+		struct kg_policy *p = rc == 0 ? kg_current_policy() : NULL;
+		snprintf(detail, sizeof(detail), "%s: %zu roles, %zu rules", cfg->acl_policy_file,
+			 kg_policy_role_count(p), kg_policy_rule_count(p));
+		kg_policy_unref(p);
+		reloaded(&policy_kind, rc, err, detail);
 	}
-	kg_users_swap(u);
-	log_info("users reloaded from %s", cfg->auth.users_file);
-	kg_audit_reload("users", true, cfg->auth.users_file);
+	if (cfg->tls.enabled || cfg->upstream_tls.enabled)
+		reloaded(&tls_kind, kg_tls_reload(&tls_settings, err, sizeof(err)), err, "");
+	if (cfg->auth.mode == KG_AUTH_SASL)
+		reloaded(&users_kind, kg_users_reload(cfg->auth.users_file, err, sizeof(err)), err,
+			 cfg->auth.users_file);
+}
+
+static int topic_name(const uint8_t id[16], char *buf, size_t cap)
+{
+	return kg_topics_name(id, buf, cap);
 }
 
 static int cmd_run(struct kg_config *cfg)
@@ -196,11 +200,11 @@ static int cmd_run(struct kg_config *cfg)
 		return 1;
 	}
 	char aerr[512];
-	if (kg_audit_start(cfg, aerr, sizeof(aerr)) < 0) {
+	if (kg_audit_start(cfg->audit, topic_name, aerr, sizeof(aerr)) < 0) {
 		log_error("cannot start: audit log: %s", aerr);
 		return 1;
 	}
-	if (kg_workers_start(&gw) < 0 || kg_refresh_start(&gw) < 0) {
+	if (kg_workers_start(&gw) < 0 || kg_refresh_start(&gw.router) < 0) {
 		log_error("cannot start threads");
 		return 1;
 	}
@@ -208,7 +212,13 @@ static int cmd_run(struct kg_config *cfg)
 		 "%zu upstream bootstrap servers", KG_VERSION, n, cfg->bind_host,
 		 cfg->bootstrap_port, cfg->advertised_host, cfg->bootstrap_advertised_port,
 		 cfg->nbootstrap);
-	kg_audit_gateway_start(cfg, n);
+	struct kg_audit_start_info info = {
+		.config_path = cfg->path, .workers = n, .bootstrap_port = cfg->bootstrap_port,
+		.tls = cfg->tls.enabled, .policy_file = cfg->acl_policy_file,
+		.auth_mode = cfg->auth.mode == KG_AUTH_SASL ? "sasl"
+			     : cfg->auth.mode == KG_AUTH_MTLS ? "mtls" : "none",
+	};
+	kg_audit_gateway_start(&info);
 	/* Signals, and a look at the TLS files every few seconds so that a
 	 * renewed certificate (cert-manager, a mounted Secret) is picked up
 	 * without a SIGHUP. */

@@ -9,7 +9,7 @@
  * authorization rule in authz_apis.c.
  */
 #include "enforce/apis.h"
-#include "enforce/authz.h"
+#include "enforce/authz_apis.h"
 #include "kafka/codec.h"
 
 #include <stddef.h>

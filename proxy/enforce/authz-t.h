@@ -1,11 +1,30 @@
-/* authz-t.h - what authorization decided for one request. */
-#ifndef KG_AUTHZ_T_H
-#define KG_AUTHZ_T_H
+/* authz-t.h - authorization of one connection's requests: its state, and
+ * what was decided for one request. */
+#ifndef KG_ENFORCE_AUTHZ_T_H
+#define KG_ENFORCE_AUTHZ_T_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "kafka/codec-t.h"
+
+struct kg_acl_subject;
+struct kg_audit_conn;
+
+/* What authorization keeps per connection. The connection fills the
+ * first three fields when it opens; the rest belongs to enforce/. */
+struct kg_authz_conn {
+	const char *principal;         /* "User:..." (the connection's
+	                                  identity, owned by its authn) */
+	const struct sockaddr *peer;   /* client address, for host rules */
+	struct kg_audit_conn *audit;   /* where decisions are recorded, or
+	                                  NULL (auditing off) */
+	struct kg_acl_subject *subject;/* the principal's view of the policy */
+	uint64_t gen;                  /* policy generation subject was built from */
+	void *recs;                    /* decisions awaiting kg_authz_commit
+	                                  (in the frame's arena) */
+};
 
 enum kg_authz_verdict {
 	KG_AUTHZ_FORWARD,              /* forward the frame as it came */

@@ -6,262 +6,283 @@
  * would answer: "list everything" requests silently omit what cannot be
  * described, named but denied items carry the authorization error, and
  * authorized-operations bitfields are computed from the policy. Topic ids
- * are learned on the way (topics.h).
+ * are learned on the way (route/topics.h).
  */
-#include "enforce/authz.h"
-#include "enforce/authz-int.h"
-#include "kafka/codec.h"
+#include "enforce/authz_resp.h"
 #include "acl/policy.h"
+#include "enforce/authz_core.h"
+#include "kafka/codec.h"
+#include "kafka/errors.h"
 #include "route/topics.h"
 
 #include <string.h>
 
 #define OPS_NOT_REQUESTED INT32_MIN   /* authorized-operations not asked */
 
-enum { API_METADATA = 3, API_OFFSET_FETCH = 9, API_DESCRIBE_GROUPS = 15,
-       API_LIST_GROUPS = 16, API_CREATE_TOPICS = 19, API_DESCRIBE_CLUSTER = 60,
-       API_DESCRIBE_TRANSACTIONS = 65, API_LIST_TRANSACTIONS = 66,
-       API_CONSUMER_GROUP_DESCRIBE = 69, API_DESCRIBE_TOPIC_PARTITIONS = 75 };
-
 /* Keeps the elements of array field `field` of o for which keep() holds. */
-typedef bool (*keep_fn)(struct kg_conn *c, struct kc_obj *item);
+typedef bool (*keep_fn)(struct kg_authz_conn *z, struct kc_obj *item);
 
-static int filter(struct kg_conn *c, struct kc_obj *o, const char *field, keep_fn keep)
+static int filter(struct kg_authz_conn *z, struct kc_obj *o, enum kc_field_handle field,
+		  keep_fn keep)
 {
-	struct kc_value *arr = o ? kc_get(o, field) : NULL;
+	struct kc_value *arr = kc_at(o, field);
 	if (!arr || arr->u.arr.n <= 0)
 		return 0;
 	int32_t k = 0;
 	for (int32_t i = 0; i < arr->u.arr.n; i++)
-		if (keep(c, arr->u.arr.v[i].u.obj))
+		if (keep(z, arr->u.arr.v[i].u.obj))
 			arr->u.arr.v[k++] = arr->u.arr.v[i];
 	int changed = k != arr->u.arr.n;
 	arr->u.arr.n = k;
 	return changed;
 }
 
-static bool may(struct kg_conn *c, struct kc_obj *item, const char *field, enum kg_res res,
-		enum kg_op op)
+static bool may(struct kg_authz_conn *z, struct kc_obj *item, enum kc_field_handle field,
+		enum kg_res res, enum kg_op op)
 {
 	const char *p;
 	size_t n;
-	return authz_field_str(item, field, &p, &n) && authz_check_quiet(c, res, p, n, op);
+	return authz_field_str(item, field, &p, &n) && authz_check_quiet(z, res, p, n, op);
 }
 
-/* Topics in answers may carry only their id (OffsetFetch v10+): the
- * name comes from the id map; an id the gateway does not know is treated
- * as a topic that may not be described. */
-static bool topic_describable(struct kg_conn *c, struct kc_obj *t)
+/* Topics of Metadata, OffsetFetch and DescribeTopicPartitions answers;
+ * they may carry only their id (OffsetFetch v10+): the name then comes
+ * from the id map, and an id the gateway does not know is treated as a
+ * topic that may not be described. */
+static bool topic_describable(struct kg_authz_conn *z, struct kc_obj *t)
 {
 	const char *p;
 	size_t n;
 	char buf[256];
-	struct kc_value *id;
-	if ((!authz_field_str(t, "Name", &p, &n) || n == 0) && (id = kc_get(t, "TopicId"))) {
+	struct kc_value *name = kc_find(t, KCN_Name), *id;
+	if ((!authz_str(name, &p, &n) || n == 0) && (id = kc_find(t, KCN_TopicId))) {
 		int len = kg_topics_name(id->u.uuid, buf, sizeof(buf));
 		if (len < 0)
 			return false;
 		p = buf;
 		n = (size_t)len;
-	} else if (!authz_field_str(t, "Name", &p, &n)) {
+	} else if (!authz_str(name, &p, &n)) {
 		return false;
 	}
-	return authz_check_quiet(c, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE);
+	return authz_check_quiet(z, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE);
 }
 
-static bool group_describable(struct kg_conn *c, struct kc_obj *g)
+static bool group_describable(struct kg_authz_conn *z, struct kc_obj *g)
 {
-	return may(c, g, "GroupId", KG_RES_GROUP, KG_OP_DESCRIBE);
+	return may(z, g, KCF_ListGroupsResponse_Groups_GroupId, KG_RES_GROUP, KG_OP_DESCRIBE);
 }
 
-static bool txn_describable(struct kg_conn *c, struct kc_obj *t)
+static bool txn_describable(struct kg_authz_conn *z, struct kc_obj *t)
 {
-	return may(c, t, "TransactionalId", KG_RES_TXN, KG_OP_DESCRIBE);
+	return may(z, t, KCF_ListTransactionsResponse_TransactionStates_TransactionalId, KG_RES_TXN,
+		   KG_OP_DESCRIBE);
 }
 
-static bool txn_topic_describable(struct kg_conn *c, struct kc_obj *t)
+static bool txn_topic_describable(struct kg_authz_conn *z, struct kc_obj *t)
 {
-	return may(c, t, "Topic", KG_RES_TOPIC, KG_OP_DESCRIBE);
+	return may(z, t, KCF_DescribeTransactionsResponse_TransactionStates_Topics_Topic,
+		   KG_RES_TOPIC, KG_OP_DESCRIBE);
 }
 
 /* Replaces an authorized-operations value (when it was asked for). */
-static int set_ops(struct kg_conn *c, struct kc_obj *o, const char *field, enum kg_res res,
-		   const char *name_field)
+static int set_ops(struct kg_authz_conn *z, struct kc_obj *o, enum kc_field_handle field,
+		   enum kg_res res, enum kc_field_handle name_field)
 {
-	struct kc_value *v = kc_get(o, field);
+	struct kc_value *v = kc_at(o, field);
 	if (!v || v->u.i == OPS_NOT_REQUESTED)
 		return 0;
 	const char *p = "";
 	size_t n = 0;
-	if (name_field && !authz_field_str(o, name_field, &p, &n))
+	if (name_field != KCF_NONE && !authz_field_str(o, name_field, &p, &n))
 		return 0;
-	struct kg_acl_subject *s = authz_subject(c);
+	struct kg_acl_subject *s = authz_subject(z);
 	v->u.i = s ? kg_acl_authorized_ops(s, res, p, n) : 0;
 	return 1;
 }
 
-static void learn_ids(struct kc_obj *resp, const char *field)
+/* Topic ids of the topics of answers that carry both name and id. */
+static void learn_ids(struct kc_obj *resp, enum kc_field_handle topics)
 {
-	struct kc_value *t = kc_get(resp, field);
+	struct kc_value *t = kc_at(resp, topics);
 	for (int32_t i = 0; t && i < t->u.arr.n; i++) {
 		struct kc_obj *o = t->u.arr.v[i].u.obj;
-		struct kc_value *id = kc_get(o, "TopicId"), *e = kc_get(o, "ErrorCode");
+		struct kc_value *id = kc_find(o, KCN_TopicId), *e = kc_find(o, KCN_ErrorCode);
 		const char *p;
 		size_t n;
-		if (id && (!e || e->u.i == 0) && authz_field_str(o, "Name", &p, &n))
+		if (id && (!e || e->u.i == 0) && authz_str(kc_find(o, KCN_Name), &p, &n))
 			kg_topics_learn(id->u.uuid, p, n);
 	}
 }
 
-static int metadata(struct kg_conn *c, uint8_t post, struct kc_obj *resp)
+static int metadata(struct kg_authz_conn *z, uint8_t post, struct kc_obj *resp)
 {
-	learn_ids(resp, "Topics");
-	int changed = filter(c, resp, "Topics", topic_describable);
-	struct kc_value *t = kc_get(resp, "Topics");
+	learn_ids(resp, KCF_MetadataResponse_Topics);
+	int changed = filter(z, resp, KCF_MetadataResponse_Topics, topic_describable);
+	struct kc_value *t = kc_at(resp, KCF_MetadataResponse_Topics);
 	for (int32_t i = 0; t && i < t->u.arr.n; i++) {
 		struct kc_obj *o = t->u.arr.v[i].u.obj;
-		struct kc_value *e = kc_get(o, "ErrorCode");
+		struct kc_value *e = kc_at(o, KCF_MetadataResponse_Topics_ErrorCode);
 		const char *p;
 		size_t n;
-		if ((post & KG_POST_AUTOCREATE) && e && e->u.i == ERR_UNKNOWN_TOPIC &&
-		    authz_field_str(o, "Name", &p, &n) &&
-		    !authz_check_quiet(c, KG_RES_TOPIC, p, n, KG_OP_CREATE)) {
-			e->u.i = ERR_TOPIC_AUTHZ;
+		if ((post & KG_POST_AUTOCREATE) && e && e->u.i == KERR_UNKNOWN_TOPIC_OR_PARTITION &&
+		    authz_field_str(o, KCF_MetadataResponse_Topics_Name, &p, &n) &&
+		    !authz_check_quiet(z, KG_RES_TOPIC, p, n, KG_OP_CREATE)) {
+			e->u.i = KERR_TOPIC_AUTHORIZATION_FAILED;
 			changed = 1;
 		}
-		changed |= set_ops(c, o, "TopicAuthorizedOperations", KG_RES_TOPIC, "Name");
+		changed |= set_ops(z, o, KCF_MetadataResponse_Topics_TopicAuthorizedOperations,
+				   KG_RES_TOPIC, KCF_MetadataResponse_Topics_Name);
 	}
-	changed |= set_ops(c, resp, "ClusterAuthorizedOperations", KG_RES_CLUSTER, NULL);
+	changed |= set_ops(z, resp, KCF_MetadataResponse_ClusterAuthorizedOperations,
+			   KG_RES_CLUSTER, KCF_NONE);
 	return changed;
 }
 
-/* Partitions of a topic the principal may not describe: 29, no offset. */
+/* Partitions of a topic the principal may not describe: 29, no offset.
+ * (The partitions of OffsetFetch v0-7 topics and of v8+ groups' topics
+ * are structs of two shapes with the same field names.) */
 static void mask_partitions(struct kc_obj *topic)
 {
-	struct kc_value *parts = kc_get(topic, "Partitions");
+	struct kc_value *parts = kc_find(topic, KCN_Partitions);
 	for (int32_t j = 0; parts && j < parts->u.arr.n; j++) {
 		struct kc_obj *p = parts->u.arr.v[j].u.obj;
 		struct kc_value *v;
-		if ((v = kc_get(p, "ErrorCode")))
-			v->u.i = ERR_TOPIC_AUTHZ;
-		if ((v = kc_get(p, "CommittedOffset")))
+		if ((v = kc_find(p, KCN_ErrorCode)))
+			v->u.i = KERR_TOPIC_AUTHORIZATION_FAILED;
+		if ((v = kc_find(p, KCN_CommittedOffset)))
 			v->u.i = -1;
-		if ((v = kc_get(p, "CommittedLeaderEpoch")))
+		if ((v = kc_find(p, KCN_CommittedLeaderEpoch)))
 			v->u.i = -1;
-		if ((v = kc_get(p, "Metadata")) && v->u.b.len > 0)
+		if ((v = kc_find(p, KCN_Metadata)) && v->u.b.len > 0)
 			v->u.b.len = 0;
 	}
 }
 
 /* OffsetFetch: topics of "all topics" answers that cannot be described
  * are dropped; named ones get 29 per partition. */
-static int offset_topics(struct kg_conn *c, struct kc_obj *o, bool all)
+static int offset_topics(struct kg_authz_conn *z, struct kc_obj *o, enum kc_field_handle topics,
+			 bool all)
 {
 	if (all)
-		return filter(c, o, "Topics", topic_describable);
-	struct kc_value *t = kc_get(o, "Topics");
+		return filter(z, o, topics, topic_describable);
+	struct kc_value *t = kc_at(o, topics);
 	int changed = 0;
 	for (int32_t i = 0; t && i < t->u.arr.n; i++)
-		if (!topic_describable(c, t->u.arr.v[i].u.obj)) {
+		if (!topic_describable(z, t->u.arr.v[i].u.obj)) {
 			mask_partitions(t->u.arr.v[i].u.obj);
 			changed = 1;
 		}
 	return changed;
 }
 
-static int offset_fetch(struct kg_conn *c, uint8_t post, struct kc_obj *resp)
+static int offset_fetch(struct kg_authz_conn *z, uint8_t post, struct kc_obj *resp)
 {
 	bool all = post & KG_POST_ALL_TOPICS;
-	struct kc_value *g = kc_get(resp, "Groups");
+	struct kc_value *g = kc_at(resp, KCF_OffsetFetchResponse_Groups);
 	if (!g)
-		return offset_topics(c, resp, all);
+		return offset_topics(z, resp, KCF_OffsetFetchResponse_Topics, all);
 	int changed = 0;
 	for (int32_t i = 0; i < g->u.arr.n; i++)
-		changed |= offset_topics(c, g->u.arr.v[i].u.obj, all);
+		changed |= offset_topics(z, g->u.arr.v[i].u.obj,
+					 KCF_OffsetFetchResponse_Groups_Topics, all);
 	return changed;
 }
 
 /* CreateTopics v5+: without DESCRIBE_CONFIGS the topic is created but its
  * configuration is not shown (TopicConfigErrorCode 29). */
-static int create_topics(struct kg_conn *c, struct kc_obj *resp)
+static int create_topics(struct kg_authz_conn *z, struct kc_obj *resp)
 {
-	learn_ids(resp, "Topics");
-	struct kc_value *t = kc_get(resp, "Topics");
+	learn_ids(resp, KCF_CreateTopicsResponse_Topics);
+	struct kc_value *t = kc_at(resp, KCF_CreateTopicsResponse_Topics);
 	int changed = 0;
 	for (int32_t i = 0; t && i < t->u.arr.n; i++) {
 		struct kc_obj *o = t->u.arr.v[i].u.obj;
-		struct kc_value *ce = kc_get(o, "TopicConfigErrorCode"), *e = kc_get(o, "ErrorCode");
+		struct kc_value *ce = kc_at(o, KCF_CreateTopicsResponse_Topics_TopicConfigErrorCode);
+		struct kc_value *e = kc_at(o, KCF_CreateTopicsResponse_Topics_ErrorCode);
 		if (!ce || !e || e->u.i != 0 ||
-		    may(c, o, "Name", KG_RES_TOPIC, KG_OP_DESCRIBE_CONFIGS))
+		    may(z, o, KCF_CreateTopicsResponse_Topics_Name, KG_RES_TOPIC,
+			KG_OP_DESCRIBE_CONFIGS))
 			continue;
-		ce->u.i = ERR_TOPIC_AUTHZ;
+		ce->u.i = KERR_TOPIC_AUTHORIZATION_FAILED;
 		struct kc_value *v;
-		if ((v = kc_get(o, "NumPartitions")))
+		if ((v = kc_at(o, KCF_CreateTopicsResponse_Topics_NumPartitions)))
 			v->u.i = -1;
-		if ((v = kc_get(o, "ReplicationFactor")))
+		if ((v = kc_at(o, KCF_CreateTopicsResponse_Topics_ReplicationFactor)))
 			v->u.i = -1;
-		if ((v = kc_get(o, "Configs")) && v->u.arr.n > 0)
+		if ((v = kc_at(o, KCF_CreateTopicsResponse_Topics_Configs)) && v->u.arr.n > 0)
 			v->u.arr.n = 0;
 		changed = 1;
 	}
 	return changed;
 }
 
-static int groups_ops(struct kg_conn *c, struct kc_obj *resp)
+static int groups_ops(struct kg_authz_conn *z, struct kc_obj *resp, enum kc_field_handle groups,
+		      enum kc_field_handle ops, enum kc_field_handle id)
 {
-	struct kc_value *g = kc_get(resp, "Groups");
+	struct kc_value *g = kc_at(resp, groups);
 	int changed = 0;
 	for (int32_t i = 0; g && i < g->u.arr.n; i++)
-		changed |= set_ops(c, g->u.arr.v[i].u.obj, "AuthorizedOperations", KG_RES_GROUP,
-				   "GroupId");
+		changed |= set_ops(z, g->u.arr.v[i].u.obj, ops, KG_RES_GROUP, id);
 	return changed;
 }
 
-static int describe_transactions(struct kg_conn *c, struct kc_obj *resp)
+static int describe_transactions(struct kg_authz_conn *z, struct kc_obj *resp)
 {
-	struct kc_value *s = kc_get(resp, "TransactionStates");
+	struct kc_value *s = kc_at(resp, KCF_DescribeTransactionsResponse_TransactionStates);
 	int changed = 0;
 	for (int32_t i = 0; s && i < s->u.arr.n; i++)
-		changed |= filter(c, s->u.arr.v[i].u.obj, "Topics", txn_topic_describable);
+		changed |= filter(z, s->u.arr.v[i].u.obj,
+				  KCF_DescribeTransactionsResponse_TransactionStates_Topics,
+				  txn_topic_describable);
 	return changed;
 }
 
-static int describe_topic_partitions(struct kg_conn *c, uint8_t post, struct kc_obj *resp)
+static int describe_topic_partitions(struct kg_authz_conn *z, uint8_t post,
+				     struct kc_obj *resp)
 {
-	learn_ids(resp, "Topics");
-	int changed = (post & KG_POST_ALL_TOPICS) ? filter(c, resp, "Topics", topic_describable)
-						  : 0;
-	struct kc_value *t = kc_get(resp, "Topics");
+	learn_ids(resp, KCF_DescribeTopicPartitionsResponse_Topics);
+	int changed = (post & KG_POST_ALL_TOPICS)
+		? filter(z, resp, KCF_DescribeTopicPartitionsResponse_Topics, topic_describable)
+		: 0;
+	struct kc_value *t = kc_at(resp, KCF_DescribeTopicPartitionsResponse_Topics);
 	for (int32_t i = 0; t && i < t->u.arr.n; i++)
-		changed |= set_ops(c, t->u.arr.v[i].u.obj, "TopicAuthorizedOperations",
-				   KG_RES_TOPIC, "Name");
+		changed |= set_ops(z, t->u.arr.v[i].u.obj,
+				   KCF_DescribeTopicPartitionsResponse_Topics_TopicAuthorizedOperations,
+				   KG_RES_TOPIC, KCF_DescribeTopicPartitionsResponse_Topics_Name);
 	return changed;
 }
 
-int authz_resp_fix(struct kg_conn *c, int16_t key, uint8_t post, struct kc_obj *resp)
+int authz_resp_fix(struct kg_authz_conn *z, int16_t key, uint8_t post, struct kc_obj *resp)
 {
 	switch (key) {
-	case API_METADATA:
-		return metadata(c, post, resp);
-	case API_OFFSET_FETCH:
-		return (post & KG_POST_FILTER) ? offset_fetch(c, post, resp) : 0;
-	case API_CREATE_TOPICS:
-		return create_topics(c, resp);
-	case API_DESCRIBE_GROUPS:
-	case API_CONSUMER_GROUP_DESCRIBE:
-		return groups_ops(c, resp);
-	case API_LIST_GROUPS:
-		if (authz_check_quiet(c, KG_RES_CLUSTER, NULL, 0, KG_OP_DESCRIBE))
+	case KC_API_METADATA:
+		return metadata(z, post, resp);
+	case KC_API_OFFSET_FETCH:
+		return (post & KG_POST_FILTER) ? offset_fetch(z, post, resp) : 0;
+	case KC_API_CREATE_TOPICS:
+		return create_topics(z, resp);
+	case KC_API_DESCRIBE_GROUPS:
+		return groups_ops(z, resp, KCF_DescribeGroupsResponse_Groups,
+				  KCF_DescribeGroupsResponse_Groups_AuthorizedOperations,
+				  KCF_DescribeGroupsResponse_Groups_GroupId);
+	case KC_API_CONSUMER_GROUP_DESCRIBE:
+		return groups_ops(z, resp, KCF_ConsumerGroupDescribeResponse_Groups,
+				  KCF_ConsumerGroupDescribeResponse_Groups_AuthorizedOperations,
+				  KCF_ConsumerGroupDescribeResponse_Groups_GroupId);
+	case KC_API_LIST_GROUPS:
+		if (authz_check_quiet(z, KG_RES_CLUSTER, NULL, 0, KG_OP_DESCRIBE))
 			return 0;
-		return filter(c, resp, "Groups", group_describable);
-	case API_LIST_TRANSACTIONS:
-		return filter(c, resp, "TransactionStates", txn_describable);
-	case API_DESCRIBE_TRANSACTIONS:
-		return describe_transactions(c, resp);
-	case API_DESCRIBE_CLUSTER:
-		return set_ops(c, resp, "ClusterAuthorizedOperations", KG_RES_CLUSTER, NULL);
-	case API_DESCRIBE_TOPIC_PARTITIONS:
-		return describe_topic_partitions(c, post, resp);
+		return filter(z, resp, KCF_ListGroupsResponse_Groups, group_describable);
+	case KC_API_LIST_TRANSACTIONS:
+		return filter(z, resp, KCF_ListTransactionsResponse_TransactionStates,
+			      txn_describable);
+	case KC_API_DESCRIBE_TRANSACTIONS:
+		return describe_transactions(z, resp);
+	case KC_API_DESCRIBE_CLUSTER:
+		return set_ops(z, resp, KCF_DescribeClusterResponse_ClusterAuthorizedOperations,
+			       KG_RES_CLUSTER, KCF_NONE);
+	case KC_API_DESCRIBE_TOPIC_PARTITIONS:
+		return describe_topic_partitions(z, post, resp);
 	default:
 		return 0;
 	}

@@ -30,6 +30,9 @@ enum kc_entity {
 	KC_ENT_TOPIC_ID              /* not a JSON entityType: uuid fields named TopicId */
 };
 
+/* kc_field.flags */
+#define KC_FIELD_ERROR_CODE 1        /* an int16 named ...ErrorCode */
+
 /* Version range; max == INT16_MAX means "N+", min > max means "none". */
 struct kc_range {
 	int16_t min;                 /* first version (inclusive) */
@@ -41,6 +44,8 @@ struct kc_struct;
 /* One field of a struct, as described by the message definitions. */
 struct kc_field {
 	const char *name;            /* JSON name, e.g. "TopicId" */
+	uint16_t name_id;            /* the same as enum kc_name (KCN_TopicId) */
+	uint8_t flags;               /* KC_FIELD_* bits */
 	uint8_t type;                /* enum kc_type */
 	uint8_t elem_type;           /* for KC_ARRAY: enum kc_type of elements */
 	uint8_t entity;              /* enum kc_entity of the field / elements */
@@ -61,6 +66,8 @@ struct kc_field {
 /* A struct (message body, nested struct, or array element struct). */
 struct kc_struct {
 	const char *name;            /* e.g. "MetadataResponseBroker" */
+	uint16_t id;                 /* its number in the tables: the upper
+	                                bits of its fields' KCF_ handles */
 	uint16_t nfields;            /* number of entries in fields[] */
 	const struct kc_field *fields;
 };

@@ -3,6 +3,7 @@
 #define KG_CODEC_H
 
 #include "kafka/codec-t.h"
+#include "kafka/fields_gen.h"
 
 /* ---- generated tables (codec_gen.c) ---- */
 extern const struct kc_api kc_apis[];        /* sorted by api_key */
@@ -74,13 +75,52 @@ int64_t kc_encoded_size(const struct kc_obj *o, int16_t version, bool flexible);
 int64_t kc_encode(const struct kc_obj *o, int16_t version, bool flexible,
 		  uint8_t *out, size_t cap);
 
+/* ---- fields ----
+ * By handle (fields_gen.h: KCF_<Message>_<field path>), when the caller
+ * knows the message: a typo does not compile, and the lookup is an index.
+ * A handle used on an object of another struct (another message, or a
+ * struct of another shape) finds nothing, as an absent field does. */
+static inline struct kc_value *kc_slot(struct kc_obj *o, enum kc_field_handle f)
+{
+	/* The value whether present in this version or not (tagged fields
+	 * not sent are absent); NULL only for a wrong or NULL object. */
+	if (!o || o->st->id != ((unsigned)f >> 8))
+		return NULL;
+	return &o->vals[(unsigned)f & 0xffu];
+}
+
+static inline struct kc_value *kc_at(struct kc_obj *o, enum kc_field_handle f)
+{
+	struct kc_value *v = kc_slot(o, f);
+	return v && v->present ? v : NULL;
+}
+
+/* The description of field f (NULL when o is not of its struct). */
+static inline const struct kc_field *kc_field_of(const struct kc_obj *o,
+						 enum kc_field_handle f)
+{
+	if (!o || o->st->id != ((unsigned)f >> 8))
+		return NULL;
+	return &o->st->fields[(unsigned)f & 0xffu];
+}
+
+/* By name id (fields_gen.h: KCN_<Name>), for code that walks structs of
+ * several messages (error codes, names of items): a short scan of integer
+ * ids. NULL when absent, like kc_at. */
+struct kc_value *kc_find(struct kc_obj *o, enum kc_name name);
+int kc_find_index(const struct kc_struct *st, enum kc_name name);   /* -1 */
+/* Field names, indexed by enum kc_name (codec_gen.c). */
+extern const char *const kc_names[];
+
 /* ---- building and editing trees ---- */
 /* New object of a struct with every field present in `version` set to its
  * JSON default (0, "", false, empty array, null where default is null).
  * Tagged fields get their default too but stay present=false (they are
- * not sent); to send one, set o->vals[kc_field_index(st, name)].present. */
+ * not sent); to send one, set kc_slot(o, KCF_...)->present. */
 struct kc_obj *kc_obj_new(const struct kc_struct *st, int16_t version,
 			  struct kc_arena *a);
+/* By name string: a linear strcmp, for tests and tools only; the
+ * request and response paths use kc_at or kc_find. */
 int kc_field_index(const struct kc_struct *st, const char *name); /* -1 */
 struct kc_value *kc_get(struct kc_obj *o, const char *name);   /* NULL if
 					     no such field or not present */
@@ -90,6 +130,10 @@ int kc_set_string(struct kc_arena *a, struct kc_value *v, const char *s,
 /* Resize an array value to n elements of struct st (new elements default). */
 int kc_array_resize(struct kc_arena *a, struct kc_value *v,
 		    const struct kc_field *f, int16_t version, int32_t n);
+/* The same for array field f of o; returns the array value, or NULL (wrong
+ * struct, field absent, out of memory). */
+struct kc_value *kc_resize_at(struct kc_arena *a, struct kc_obj *o, enum kc_field_handle f,
+			      int16_t version, int32_t n);
 
 /* Build the response an API would give for `req` with error `err`:
  * top-level ErrorCode set when the response has one; otherwise the request's

@@ -2,3015 +2,3015 @@
 #include "kafka/codec.h"
 
 static const struct kc_field s_0_f[] = {
-	{"Index", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Records", KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Index", KCN_Index, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Records", KCN_Records, 0, KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {9, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_0 = {"PartitionProduceData", 2, s_0_f};
+static const struct kc_struct s_0 = {"PartitionProduceData", 1, 2, s_0_f};
 static const struct kc_field s_1_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"PartitionData", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_0},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"PartitionData", KCN_PartitionData, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_0},
 };
-static const struct kc_struct s_1 = {"TopicProduceData", 3, s_1_f};
+static const struct kc_struct s_1 = {"TopicProduceData", 2, 3, s_1_f};
 static const struct kc_field s_2_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {3, 32767}, {3, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
-	{"Acks", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"TopicData", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_1},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {3, 32767}, {3, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
+	{"Acks", KCN_Acks, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"TopicData", KCN_TopicData, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_1},
 };
-static const struct kc_struct s_2 = {"ProduceRequest", 4, s_2_f};
+static const struct kc_struct s_2 = {"ProduceRequest", 3, 4, s_2_f};
 static const struct kc_field s_3_f[] = {
-	{"BatchIndex", KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"BatchIndexErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
+	{"BatchIndex", KCN_BatchIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"BatchIndexErrorMessage", KCN_BatchIndexErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_3 = {"BatchIndexAndErrorMessage", 2, s_3_f};
+static const struct kc_struct s_3 = {"BatchIndexAndErrorMessage", 4, 2, s_3_f};
 static const struct kc_field s_4_f[] = {
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_4 = {"LeaderIdAndEpoch", 2, s_4_f};
+static const struct kc_struct s_4 = {"LeaderIdAndEpoch", 5, 2, s_4_f};
 static const struct kc_field s_5_f[] = {
-	{"Index", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"BaseOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"LogAppendTimeMs", KC_INT64, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
-	{"LogStartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
-	{"RecordErrors", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_3},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
-	{"CurrentLeader", KC_STRUCT, 0, KC_ENT_NONE, 0, {10, 32767}, {1, 0}, {10, 32767}, {9, 32767}, NULL, 0, &s_4},
+	{"Index", KCN_Index, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"BaseOffset", KCN_BaseOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"LogAppendTimeMs", KCN_LogAppendTimeMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
+	{"LogStartOffset", KCN_LogStartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
+	{"RecordErrors", KCN_RecordErrors, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_3},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
+	{"CurrentLeader", KCN_CurrentLeader, 0, KC_STRUCT, 0, KC_ENT_NONE, 0, {10, 32767}, {1, 0}, {10, 32767}, {9, 32767}, NULL, 0, &s_4},
 };
-static const struct kc_struct s_5 = {"PartitionProduceResponse", 8, s_5_f};
+static const struct kc_struct s_5 = {"PartitionProduceResponse", 6, 8, s_5_f};
 static const struct kc_field s_6_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"PartitionResponses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_5},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"PartitionResponses", KCN_PartitionResponses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_5},
 };
-static const struct kc_struct s_6 = {"TopicProduceResponse", 3, s_6_f};
+static const struct kc_struct s_6 = {"TopicProduceResponse", 7, 3, s_6_f};
 static const struct kc_field s_7_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Rack", KC_STRING, 0, KC_ENT_NONE, -1, {10, 32767}, {10, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Rack", KCN_Rack, 0, KC_STRING, 0, KC_ENT_NONE, -1, {10, 32767}, {10, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_7 = {"NodeEndpoint", 4, s_7_f};
+static const struct kc_struct s_7 = {"NodeEndpoint", 8, 4, s_7_f};
 static const struct kc_field s_8_f[] = {
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_6},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {9, 32767}, "0", 0, NULL},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {10, 32767}, {1, 0}, {10, 32767}, {9, 32767}, NULL, 0, &s_7},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_6},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {9, 32767}, "0", 0, NULL},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {10, 32767}, {1, 0}, {10, 32767}, {9, 32767}, NULL, 0, &s_7},
 };
-static const struct kc_struct s_8 = {"ProduceResponse", 3, s_8_f};
+static const struct kc_struct s_8 = {"ProduceResponse", 9, 3, s_8_f};
 static const struct kc_field s_9_f[] = {
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {15, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"ReplicaEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {15, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {15, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"ReplicaEpoch", KCN_ReplicaEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {15, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_9 = {"ReplicaState", 2, s_9_f};
+static const struct kc_struct s_9 = {"ReplicaState", 10, 2, s_9_f};
 static const struct kc_field s_10_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"CurrentLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {9, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"FetchOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"LastFetchedEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"LogStartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"PartitionMaxBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"ReplicaDirectoryId", KC_UUID, 0, KC_ENT_NONE, 0, {17, 32767}, {1, 0}, {17, 32767}, {12, 32767}, NULL, 0, NULL},
-	{"HighWatermark", KC_INT64, 0, KC_ENT_NONE, 1, {18, 32767}, {1, 0}, {18, 32767}, {12, 32767}, "9223372036854775807", 9223372036854775807, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"CurrentLeaderEpoch", KCN_CurrentLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {9, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"FetchOffset", KCN_FetchOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"LastFetchedEpoch", KCN_LastFetchedEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"LogStartOffset", KCN_LogStartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"PartitionMaxBytes", KCN_PartitionMaxBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"ReplicaDirectoryId", KCN_ReplicaDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, 0, {17, 32767}, {1, 0}, {17, 32767}, {12, 32767}, NULL, 0, NULL},
+	{"HighWatermark", KCN_HighWatermark, 0, KC_INT64, 0, KC_ENT_NONE, 1, {18, 32767}, {1, 0}, {18, 32767}, {12, 32767}, "9223372036854775807", 9223372036854775807, NULL},
 };
-static const struct kc_struct s_10 = {"FetchPartition", 8, s_10_f};
+static const struct kc_struct s_10 = {"FetchPartition", 11, 8, s_10_f};
 static const struct kc_field s_11_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_10},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_10},
 };
-static const struct kc_struct s_11 = {"FetchTopic", 3, s_11_f};
+static const struct kc_struct s_11 = {"FetchTopic", 12, 3, s_11_f};
 static const struct kc_field s_12_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {7, 12}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {7, 12}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_12 = {"ForgottenTopic", 3, s_12_f};
+static const struct kc_struct s_12 = {"ForgottenTopic", 13, 3, s_12_f};
 static const struct kc_field s_13_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, 0, {12, 32767}, {12, 32767}, {12, 32767}, {12, 32767}, "null", 0, NULL},
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 14}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"ReplicaState", KC_STRUCT, 0, KC_ENT_NONE, 1, {15, 32767}, {1, 0}, {15, 32767}, {12, 32767}, NULL, 0, &s_9},
-	{"MaxWaitMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"MinBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"MaxBytes", KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {12, 32767}, "2147483647", 2147483647, NULL},
-	{"IsolationLevel", KC_INT8, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, "0", 0, NULL},
-	{"SessionId", KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, "0", 0, NULL},
-	{"SessionEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_11},
-	{"ForgottenTopicsData", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_12},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {11, 32767}, {1, 0}, {1, 0}, {12, 32767}, "", 0, NULL},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, 0, {12, 32767}, {12, 32767}, {12, 32767}, {12, 32767}, "null", 0, NULL},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 14}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"ReplicaState", KCN_ReplicaState, 0, KC_STRUCT, 0, KC_ENT_NONE, 1, {15, 32767}, {1, 0}, {15, 32767}, {12, 32767}, NULL, 0, &s_9},
+	{"MaxWaitMs", KCN_MaxWaitMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"MinBytes", KCN_MinBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"MaxBytes", KCN_MaxBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {12, 32767}, "2147483647", 2147483647, NULL},
+	{"IsolationLevel", KCN_IsolationLevel, 0, KC_INT8, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, "0", 0, NULL},
+	{"SessionId", KCN_SessionId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, "0", 0, NULL},
+	{"SessionEpoch", KCN_SessionEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_11},
+	{"ForgottenTopicsData", KCN_ForgottenTopicsData, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_12},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {11, 32767}, {1, 0}, {1, 0}, {12, 32767}, "", 0, NULL},
 };
-static const struct kc_struct s_13 = {"FetchRequest", 12, s_13_f};
+static const struct kc_struct s_13 = {"FetchRequest", 14, 12, s_13_f};
 static const struct kc_field s_14_f[] = {
-	{"Epoch", KC_INT32, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"EndOffset", KC_INT64, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"Epoch", KCN_Epoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"EndOffset", KCN_EndOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_14 = {"EpochEndOffset", 2, s_14_f};
+static const struct kc_struct s_14 = {"EpochEndOffset", 15, 2, s_14_f};
 static const struct kc_field s_15_f[] = {
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {12, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_15 = {"LeaderIdAndEpoch", 2, s_15_f};
+static const struct kc_struct s_15 = {"LeaderIdAndEpoch", 16, 2, s_15_f};
 static const struct kc_field s_16_f[] = {
-	{"EndOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"Epoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"EndOffset", KCN_EndOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"Epoch", KCN_Epoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_16 = {"SnapshotId", 2, s_16_f};
+static const struct kc_struct s_16 = {"SnapshotId", 17, 2, s_16_f};
 static const struct kc_field s_17_f[] = {
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"FirstOffset", KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"FirstOffset", KCN_FirstOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_17 = {"AbortedTransaction", 2, s_17_f};
+static const struct kc_struct s_17 = {"AbortedTransaction", 18, 2, s_17_f};
 static const struct kc_field s_18_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"HighWatermark", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"LastStableOffset", KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"LogStartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"DivergingEpoch", KC_STRUCT, 0, KC_ENT_NONE, 0, {12, 32767}, {1, 0}, {12, 32767}, {12, 32767}, NULL, 0, &s_14},
-	{"CurrentLeader", KC_STRUCT, 0, KC_ENT_NONE, 1, {12, 32767}, {1, 0}, {12, 32767}, {12, 32767}, NULL, 0, &s_15},
-	{"SnapshotId", KC_STRUCT, 0, KC_ENT_NONE, 2, {12, 32767}, {1, 0}, {12, 32767}, {12, 32767}, NULL, 0, &s_16},
-	{"AbortedTransactions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {4, 32767}, {1, 0}, {12, 32767}, NULL, 0, &s_17},
-	{"PreferredReadReplica", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {11, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
-	{"Records", KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"HighWatermark", KCN_HighWatermark, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"LastStableOffset", KCN_LastStableOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"LogStartOffset", KCN_LogStartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"DivergingEpoch", KCN_DivergingEpoch, 0, KC_STRUCT, 0, KC_ENT_NONE, 0, {12, 32767}, {1, 0}, {12, 32767}, {12, 32767}, NULL, 0, &s_14},
+	{"CurrentLeader", KCN_CurrentLeader, 0, KC_STRUCT, 0, KC_ENT_NONE, 1, {12, 32767}, {1, 0}, {12, 32767}, {12, 32767}, NULL, 0, &s_15},
+	{"SnapshotId", KCN_SnapshotId, 0, KC_STRUCT, 0, KC_ENT_NONE, 2, {12, 32767}, {1, 0}, {12, 32767}, {12, 32767}, NULL, 0, &s_16},
+	{"AbortedTransactions", KCN_AbortedTransactions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {4, 32767}, {1, 0}, {12, 32767}, NULL, 0, &s_17},
+	{"PreferredReadReplica", KCN_PreferredReadReplica, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {11, 32767}, {1, 0}, {1, 0}, {12, 32767}, "-1", -1LL, NULL},
+	{"Records", KCN_Records, 0, KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {12, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_18 = {"PartitionData", 11, s_18_f};
+static const struct kc_struct s_18 = {"PartitionData", 19, 11, s_18_f};
 static const struct kc_field s_19_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_18},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 12}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {13, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_18},
 };
-static const struct kc_struct s_19 = {"FetchableTopicResponse", 3, s_19_f};
+static const struct kc_struct s_19 = {"FetchableTopicResponse", 20, 3, s_19_f};
 static const struct kc_field s_20_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {16, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {16, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {16, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"Rack", KC_STRING, 0, KC_ENT_NONE, -1, {16, 32767}, {16, 32767}, {1, 0}, {12, 32767}, "null", 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {16, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {16, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {16, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"Rack", KCN_Rack, 0, KC_STRING, 0, KC_ENT_NONE, -1, {16, 32767}, {16, 32767}, {1, 0}, {12, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_20 = {"NodeEndpoint", 4, s_20_f};
+static const struct kc_struct s_20 = {"NodeEndpoint", 21, 4, s_20_f};
 static const struct kc_field s_21_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
-	{"SessionId", KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, "0", 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_19},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {16, 32767}, {1, 0}, {16, 32767}, {12, 32767}, NULL, 0, &s_20},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, NULL},
+	{"SessionId", KCN_SessionId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {12, 32767}, "0", 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {12, 32767}, NULL, 0, &s_19},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {16, 32767}, {1, 0}, {16, 32767}, {12, 32767}, NULL, 0, &s_20},
 };
-static const struct kc_struct s_21 = {"FetchResponse", 5, s_21_f};
+static const struct kc_struct s_21 = {"FetchResponse", 22, 5, s_21_f};
 static const struct kc_field s_22_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"CurrentLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"Timestamp", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"CurrentLeaderEpoch", KCN_CurrentLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"Timestamp", KCN_Timestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_22 = {"ListOffsetsPartition", 3, s_22_f};
+static const struct kc_struct s_22 = {"ListOffsetsPartition", 23, 3, s_22_f};
 static const struct kc_field s_23_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_22},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_22},
 };
-static const struct kc_struct s_23 = {"ListOffsetsTopic", 2, s_23_f};
+static const struct kc_struct s_23 = {"ListOffsetsTopic", 24, 2, s_23_f};
 static const struct kc_field s_24_f[] = {
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"IsolationLevel", KC_INT8, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_23},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"IsolationLevel", KCN_IsolationLevel, 0, KC_INT8, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_23},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {10, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_24 = {"ListOffsetsRequest", 4, s_24_f};
+static const struct kc_struct s_24 = {"ListOffsetsRequest", 25, 4, s_24_f};
 static const struct kc_field s_25_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Timestamp", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"Offset", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Timestamp", KCN_Timestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"Offset", KCN_Offset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_25 = {"ListOffsetsPartitionResponse", 5, s_25_f};
+static const struct kc_struct s_25 = {"ListOffsetsPartitionResponse", 26, 5, s_25_f};
 static const struct kc_field s_26_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_25},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_25},
 };
-static const struct kc_struct s_26 = {"ListOffsetsTopicResponse", 2, s_26_f};
+static const struct kc_struct s_26 = {"ListOffsetsTopicResponse", 27, 2, s_26_f};
 static const struct kc_field s_27_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_26},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_26},
 };
-static const struct kc_struct s_27 = {"ListOffsetsResponse", 2, s_27_f};
+static const struct kc_struct s_27 = {"ListOffsetsResponse", 28, 2, s_27_f};
 static const struct kc_field s_28_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {10, 32767}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {10, 32767}, {1, 0}, {9, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_28 = {"MetadataRequestTopic", 2, s_28_f};
+static const struct kc_struct s_28 = {"MetadataRequestTopic", 29, 2, s_28_f};
 static const struct kc_field s_29_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 32767}, {1, 0}, {9, 32767}, NULL, 0, &s_28},
-	{"AllowAutoTopicCreation", KC_BOOL, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {9, 32767}, "true", 1, NULL},
-	{"IncludeClusterAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {8, 10}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"IncludeTopicAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 32767}, {1, 0}, {9, 32767}, NULL, 0, &s_28},
+	{"AllowAutoTopicCreation", KCN_AllowAutoTopicCreation, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {9, 32767}, "true", 1, NULL},
+	{"IncludeClusterAuthorizedOperations", KCN_IncludeClusterAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {8, 10}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"IncludeTopicAuthorizedOperations", KCN_IncludeTopicAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_29 = {"MetadataRequest", 4, s_29_f};
+static const struct kc_struct s_29 = {"MetadataRequest", 30, 4, s_29_f};
 static const struct kc_field s_30_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Rack", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Rack", KCN_Rack, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_30 = {"MetadataResponseBroker", 4, s_30_f};
+static const struct kc_struct s_30 = {"MetadataResponseBroker", 31, 4, s_30_f};
 static const struct kc_field s_31_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
-	{"ReplicaNodes", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"IsrNodes", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"OfflineReplicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {5, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
+	{"ReplicaNodes", KCN_ReplicaNodes, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"IsrNodes", KCN_IsrNodes, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"OfflineReplicas", KCN_OfflineReplicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {5, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_31 = {"MetadataResponsePartition", 7, s_31_f};
+static const struct kc_struct s_31 = {"MetadataResponsePartition", 32, 7, s_31_f};
 static const struct kc_field s_32_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {12, 32767}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"IsInternal", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {9, 32767}, "false", 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_31},
-	{"TopicAuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {12, 32767}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"IsInternal", KCN_IsInternal, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {9, 32767}, "false", 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_31},
+	{"TopicAuthorizedOperations", KCN_TopicAuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-2147483648", -2147483648LL, NULL},
 };
-static const struct kc_struct s_32 = {"MetadataResponseTopic", 6, s_32_f};
+static const struct kc_struct s_32 = {"MetadataResponseTopic", 33, 6, s_32_f};
 static const struct kc_field s_33_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
-	{"Brokers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_30},
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
-	{"ControllerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_32},
-	{"ClusterAuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {8, 10}, {1, 0}, {1, 0}, {9, 32767}, "-2147483648", -2147483648LL, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {13, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
+	{"Brokers", KCN_Brokers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_30},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {9, 32767}, "null", 0, NULL},
+	{"ControllerId", KCN_ControllerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {9, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, &s_32},
+	{"ClusterAuthorizedOperations", KCN_ClusterAuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {8, 10}, {1, 0}, {1, 0}, {9, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {13, 32767}, {1, 0}, {1, 0}, {9, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_33 = {"MetadataResponse", 7, s_33_f};
-static const struct kc_struct s_34 = {"LeaderAndIsrRequest", 0, NULL};
-static const struct kc_struct s_35 = {"LeaderAndIsrResponse", 0, NULL};
-static const struct kc_struct s_36 = {"StopReplicaRequest", 0, NULL};
-static const struct kc_struct s_37 = {"StopReplicaResponse", 0, NULL};
-static const struct kc_struct s_38 = {"UpdateMetadataRequest", 0, NULL};
-static const struct kc_struct s_39 = {"UpdateMetadataResponse", 0, NULL};
-static const struct kc_struct s_40 = {"ControlledShutdownRequest", 0, NULL};
-static const struct kc_struct s_41 = {"ControlledShutdownResponse", 0, NULL};
+static const struct kc_struct s_33 = {"MetadataResponse", 34, 7, s_33_f};
+static const struct kc_struct s_34 = {"LeaderAndIsrRequest", 35, 0, NULL};
+static const struct kc_struct s_35 = {"LeaderAndIsrResponse", 36, 0, NULL};
+static const struct kc_struct s_36 = {"StopReplicaRequest", 37, 0, NULL};
+static const struct kc_struct s_37 = {"StopReplicaResponse", 38, 0, NULL};
+static const struct kc_struct s_38 = {"UpdateMetadataRequest", 39, 0, NULL};
+static const struct kc_struct s_39 = {"UpdateMetadataResponse", 40, 0, NULL};
+static const struct kc_struct s_40 = {"ControlledShutdownRequest", 41, 0, NULL};
+static const struct kc_struct s_41 = {"ControlledShutdownResponse", 42, 0, NULL};
 static const struct kc_field s_42_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"CommittedOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"CommittedLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {8, 32767}, "-1", -1LL, NULL},
-	{"CommittedMetadata", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"CommittedOffset", KCN_CommittedOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"CommittedLeaderEpoch", KCN_CommittedLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {8, 32767}, "-1", -1LL, NULL},
+	{"CommittedMetadata", KCN_CommittedMetadata, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {8, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_42 = {"OffsetCommitRequestPartition", 4, s_42_f};
+static const struct kc_struct s_42 = {"OffsetCommitRequestPartition", 43, 4, s_42_f};
 static const struct kc_field s_43_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 9}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_42},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 9}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_42},
 };
-static const struct kc_struct s_43 = {"OffsetCommitRequestTopic", 3, s_43_f};
+static const struct kc_struct s_43 = {"OffsetCommitRequestTopic", 44, 3, s_43_f};
 static const struct kc_field s_44_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"GenerationIdOrMemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {8, 32767}, "-1", -1LL, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {7, 32767}, {7, 32767}, {1, 0}, {8, 32767}, "null", 0, NULL},
-	{"RetentionTimeMs", KC_INT64, 0, KC_ENT_NONE, -1, {2, 4}, {1, 0}, {1, 0}, {8, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_43},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"GenerationIdOrMemberEpoch", KCN_GenerationIdOrMemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {8, 32767}, "-1", -1LL, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {7, 32767}, {7, 32767}, {1, 0}, {8, 32767}, "null", 0, NULL},
+	{"RetentionTimeMs", KCN_RetentionTimeMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {2, 4}, {1, 0}, {1, 0}, {8, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_43},
 };
-static const struct kc_struct s_44 = {"OffsetCommitRequest", 6, s_44_f};
+static const struct kc_struct s_44 = {"OffsetCommitRequest", 45, 6, s_44_f};
 static const struct kc_field s_45_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_45 = {"OffsetCommitResponsePartition", 2, s_45_f};
+static const struct kc_struct s_45 = {"OffsetCommitResponsePartition", 46, 2, s_45_f};
 static const struct kc_field s_46_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 9}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_45},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 9}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_45},
 };
-static const struct kc_struct s_46 = {"OffsetCommitResponseTopic", 3, s_46_f};
+static const struct kc_struct s_46 = {"OffsetCommitResponseTopic", 47, 3, s_46_f};
 static const struct kc_field s_47_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_46},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {8, 32767}, NULL, 0, &s_46},
 };
-static const struct kc_struct s_47 = {"OffsetCommitResponse", 2, s_47_f};
+static const struct kc_struct s_47 = {"OffsetCommitResponse", 48, 2, s_47_f};
 static const struct kc_field s_48_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"PartitionIndexes", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"PartitionIndexes", KCN_PartitionIndexes, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_48 = {"OffsetFetchRequestTopic", 2, s_48_f};
+static const struct kc_struct s_48 = {"OffsetFetchRequestTopic", 49, 2, s_48_f};
 static const struct kc_field s_49_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {8, 9}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"PartitionIndexes", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {8, 9}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"PartitionIndexes", KCN_PartitionIndexes, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_49 = {"OffsetFetchRequestTopics", 3, s_49_f};
+static const struct kc_struct s_49 = {"OffsetFetchRequestTopics", 50, 3, s_49_f};
 static const struct kc_field s_50_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {9, 32767}, {9, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {9, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {6, 32767}, NULL, 0, &s_49},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {9, 32767}, {9, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {9, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {6, 32767}, NULL, 0, &s_49},
 };
-static const struct kc_struct s_50 = {"OffsetFetchRequestGroup", 4, s_50_f};
+static const struct kc_struct s_50 = {"OffsetFetchRequestGroup", 51, 4, s_50_f};
 static const struct kc_field s_51_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 7}, {2, 7}, {1, 0}, {6, 32767}, NULL, 0, &s_48},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_50},
-	{"RequireStable", KC_BOOL, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {6, 32767}, "false", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 7}, {2, 7}, {1, 0}, {6, 32767}, NULL, 0, &s_48},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_50},
+	{"RequireStable", KCN_RequireStable, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {7, 32767}, {1, 0}, {1, 0}, {6, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_51 = {"OffsetFetchRequest", 4, s_51_f};
+static const struct kc_struct s_51 = {"OffsetFetchRequest", 52, 4, s_51_f};
 static const struct kc_field s_52_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"CommittedOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"CommittedLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {5, 7}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"Metadata", KC_STRING, 0, KC_ENT_NONE, -1, {0, 7}, {0, 7}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"CommittedOffset", KCN_CommittedOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"CommittedLeaderEpoch", KCN_CommittedLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {5, 7}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"Metadata", KCN_Metadata, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 7}, {0, 7}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_52 = {"OffsetFetchResponsePartition", 5, s_52_f};
+static const struct kc_struct s_52 = {"OffsetFetchResponsePartition", 53, 5, s_52_f};
 static const struct kc_field s_53_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_52},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_52},
 };
-static const struct kc_struct s_53 = {"OffsetFetchResponseTopic", 2, s_53_f};
+static const struct kc_struct s_53 = {"OffsetFetchResponseTopic", 54, 2, s_53_f};
 static const struct kc_field s_54_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"CommittedOffset", KC_INT64, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"CommittedLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"Metadata", KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"CommittedOffset", KCN_CommittedOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"CommittedLeaderEpoch", KCN_CommittedLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"Metadata", KCN_Metadata, 0, KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_54 = {"OffsetFetchResponsePartitions", 5, s_54_f};
+static const struct kc_struct s_54 = {"OffsetFetchResponsePartitions", 55, 5, s_54_f};
 static const struct kc_field s_55_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {8, 9}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_54},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {8, 9}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {10, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_54},
 };
-static const struct kc_struct s_55 = {"OffsetFetchResponseTopics", 3, s_55_f};
+static const struct kc_struct s_55 = {"OffsetFetchResponseTopics", 56, 3, s_55_f};
 static const struct kc_field s_56_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_55},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, "0", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_55},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, "0", 0, NULL},
 };
-static const struct kc_struct s_56 = {"OffsetFetchResponseGroup", 3, s_56_f};
+static const struct kc_struct s_56 = {"OffsetFetchResponseGroup", 57, 3, s_56_f};
 static const struct kc_field s_57_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_53},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {2, 7}, {1, 0}, {1, 0}, {6, 32767}, "0", 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_56},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 7}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_53},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {2, 7}, {1, 0}, {1, 0}, {6, 32767}, "0", 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {8, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_56},
 };
-static const struct kc_struct s_57 = {"OffsetFetchResponse", 4, s_57_f};
+static const struct kc_struct s_57 = {"OffsetFetchResponse", 58, 4, s_57_f};
 static const struct kc_field s_58_f[] = {
-	{"Key", KC_STRING, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"KeyType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, "0", 0, NULL},
-	{"CoordinatorKeys", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Key", KCN_Key, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"KeyType", KCN_KeyType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, "0", 0, NULL},
+	{"CoordinatorKeys", KCN_CoordinatorKeys, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_58 = {"FindCoordinatorRequest", 3, s_58_f};
+static const struct kc_struct s_58 = {"FindCoordinatorRequest", 59, 3, s_58_f};
 static const struct kc_field s_59_f[] = {
-	{"Key", KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {4, 32767}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Key", KCN_Key, 0, KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {4, 32767}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_59 = {"Coordinator", 6, s_59_f};
+static const struct kc_struct s_59 = {"Coordinator", 60, 6, s_59_f};
 static const struct kc_field s_60_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {1, 3}, {1, 3}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Coordinators", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_59},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 3}, {1, 3}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Coordinators", KCN_Coordinators, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_59},
 };
-static const struct kc_struct s_60 = {"FindCoordinatorResponse", 7, s_60_f};
+static const struct kc_struct s_60 = {"FindCoordinatorResponse", 61, 7, s_60_f};
 static const struct kc_field s_61_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Metadata", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Metadata", KCN_Metadata, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_61 = {"JoinGroupRequestProtocol", 2, s_61_f};
+static const struct kc_struct s_61 = {"JoinGroupRequestProtocol", 62, 2, s_61_f};
 static const struct kc_field s_62_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"SessionTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"RebalanceTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
-	{"ProtocolType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Protocols", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_61},
-	{"Reason", KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"SessionTimeoutMs", KCN_SessionTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"RebalanceTimeoutMs", KCN_RebalanceTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
+	{"ProtocolType", KCN_ProtocolType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Protocols", KCN_Protocols, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_61},
+	{"Reason", KCN_Reason, 0, KC_STRING, 0, KC_ENT_NONE, -1, {8, 32767}, {8, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_62 = {"JoinGroupRequest", 8, s_62_f};
+static const struct kc_struct s_62 = {"JoinGroupRequest", 63, 8, s_62_f};
 static const struct kc_field s_63_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
-	{"Metadata", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
+	{"Metadata", KCN_Metadata, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_63 = {"JoinGroupResponseMember", 3, s_63_f};
+static const struct kc_struct s_63 = {"JoinGroupResponseMember", 64, 3, s_63_f};
 static const struct kc_field s_64_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"GenerationId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
-	{"ProtocolType", KC_STRING, 0, KC_ENT_NONE, -1, {7, 32767}, {7, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
-	{"ProtocolName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {7, 32767}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Leader", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"SkipAssignment", KC_BOOL, 0, KC_ENT_NONE, -1, {9, 32767}, {1, 0}, {1, 0}, {6, 32767}, "false", 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_63},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"GenerationId", KCN_GenerationId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, "-1", -1LL, NULL},
+	{"ProtocolType", KCN_ProtocolType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {7, 32767}, {7, 32767}, {1, 0}, {6, 32767}, "null", 0, NULL},
+	{"ProtocolName", KCN_ProtocolName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {7, 32767}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Leader", KCN_Leader, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"SkipAssignment", KCN_SkipAssignment, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {9, 32767}, {1, 0}, {1, 0}, {6, 32767}, "false", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, NULL},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {6, 32767}, NULL, 0, &s_63},
 };
-static const struct kc_struct s_64 = {"JoinGroupResponse", 9, s_64_f};
+static const struct kc_struct s_64 = {"JoinGroupResponse", 65, 9, s_64_f};
 static const struct kc_field s_65_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"GenerationId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"GenerationId", KCN_GenerationId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_65 = {"HeartbeatRequest", 4, s_65_f};
+static const struct kc_struct s_65 = {"HeartbeatRequest", 66, 4, s_65_f};
 static const struct kc_field s_66_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_66 = {"HeartbeatResponse", 2, s_66_f};
+static const struct kc_struct s_66 = {"HeartbeatResponse", 67, 2, s_66_f};
 static const struct kc_field s_67_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"Reason", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"Reason", KCN_Reason, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_67 = {"MemberIdentity", 3, s_67_f};
+static const struct kc_struct s_67 = {"MemberIdentity", 68, 3, s_67_f};
 static const struct kc_field s_68_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 2}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_67},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 2}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_67},
 };
-static const struct kc_struct s_68 = {"LeaveGroupRequest", 3, s_68_f};
+static const struct kc_struct s_68 = {"LeaveGroupRequest", 69, 3, s_68_f};
 static const struct kc_field s_69_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_69 = {"MemberResponse", 3, s_69_f};
+static const struct kc_struct s_69 = {"MemberResponse", 70, 3, s_69_f};
 static const struct kc_field s_70_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_69},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_69},
 };
-static const struct kc_struct s_70 = {"LeaveGroupResponse", 3, s_70_f};
+static const struct kc_struct s_70 = {"LeaveGroupResponse", 71, 3, s_70_f};
 static const struct kc_field s_71_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Assignment", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Assignment", KCN_Assignment, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_71 = {"SyncGroupRequestAssignment", 2, s_71_f};
+static const struct kc_struct s_71 = {"SyncGroupRequestAssignment", 72, 2, s_71_f};
 static const struct kc_field s_72_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"GenerationId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"ProtocolType", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"ProtocolName", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"Assignments", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_71},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"GenerationId", KCN_GenerationId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"ProtocolType", KCN_ProtocolType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"ProtocolName", KCN_ProtocolName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"Assignments", KCN_Assignments, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_71},
 };
-static const struct kc_struct s_72 = {"SyncGroupRequest", 7, s_72_f};
+static const struct kc_struct s_72 = {"SyncGroupRequest", 73, 7, s_72_f};
 static const struct kc_field s_73_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ProtocolType", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"ProtocolName", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"Assignment", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ProtocolType", KCN_ProtocolType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"ProtocolName", KCN_ProtocolName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"Assignment", KCN_Assignment, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_73 = {"SyncGroupResponse", 5, s_73_f};
+static const struct kc_struct s_73 = {"SyncGroupResponse", 74, 5, s_73_f};
 static const struct kc_field s_74_f[] = {
-	{"Groups", KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"IncludeAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"IncludeAuthorizedOperations", KCN_IncludeAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_74 = {"DescribeGroupsRequest", 2, s_74_f};
+static const struct kc_struct s_74 = {"DescribeGroupsRequest", 75, 2, s_74_f};
 static const struct kc_field s_75_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {4, 32767}, {1, 0}, {5, 32767}, "null", 0, NULL},
-	{"ClientId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ClientHost", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"MemberMetadata", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"MemberAssignment", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {4, 32767}, {1, 0}, {5, 32767}, "null", 0, NULL},
+	{"ClientId", KCN_ClientId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ClientHost", KCN_ClientHost, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"MemberMetadata", KCN_MemberMetadata, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"MemberAssignment", KCN_MemberAssignment, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_75 = {"DescribedGroupMember", 6, s_75_f};
+static const struct kc_struct s_75 = {"DescribedGroupMember", 76, 6, s_75_f};
 static const struct kc_field s_76_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {6, 32767}, {6, 32767}, {1, 0}, {5, 32767}, "null", 0, NULL},
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"GroupState", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ProtocolType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ProtocolData", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_75},
-	{"AuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {6, 32767}, {6, 32767}, {1, 0}, {5, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"GroupState", KCN_GroupState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ProtocolType", KCN_ProtocolType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ProtocolData", KCN_ProtocolData, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_75},
+	{"AuthorizedOperations", KCN_AuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-2147483648", -2147483648LL, NULL},
 };
-static const struct kc_struct s_76 = {"DescribedGroup", 8, s_76_f};
+static const struct kc_struct s_76 = {"DescribedGroup", 77, 8, s_76_f};
 static const struct kc_field s_77_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_76},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_76},
 };
-static const struct kc_struct s_77 = {"DescribeGroupsResponse", 2, s_77_f};
+static const struct kc_struct s_77 = {"DescribeGroupsResponse", 78, 2, s_77_f};
 static const struct kc_field s_78_f[] = {
-	{"StatesFilter", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"TypesFilter", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"StatesFilter", KCN_StatesFilter, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"TypesFilter", KCN_TypesFilter, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_78 = {"ListGroupsRequest", 2, s_78_f};
+static const struct kc_struct s_78 = {"ListGroupsRequest", 79, 2, s_78_f};
 static const struct kc_field s_79_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProtocolType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"GroupState", KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"GroupType", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProtocolType", KCN_ProtocolType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"GroupState", KCN_GroupState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"GroupType", KCN_GroupType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_79 = {"ListedGroup", 4, s_79_f};
+static const struct kc_struct s_79 = {"ListedGroup", 80, 4, s_79_f};
 static const struct kc_field s_80_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_79},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_79},
 };
-static const struct kc_struct s_80 = {"ListGroupsResponse", 3, s_80_f};
+static const struct kc_struct s_80 = {"ListGroupsResponse", 81, 3, s_80_f};
 static const struct kc_field s_81_f[] = {
-	{"Mechanism", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Mechanism", KCN_Mechanism, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_81 = {"SaslHandshakeRequest", 1, s_81_f};
+static const struct kc_struct s_81 = {"SaslHandshakeRequest", 82, 1, s_81_f};
 static const struct kc_field s_82_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Mechanisms", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Mechanisms", KCN_Mechanisms, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_82 = {"SaslHandshakeResponse", 2, s_82_f};
+static const struct kc_struct s_82 = {"SaslHandshakeResponse", 83, 2, s_82_f};
 static const struct kc_field s_83_f[] = {
-	{"ClientSoftwareName", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ClientSoftwareVersion", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {3, 32767}, "null", 0, NULL},
-	{"NodeId", KC_INT32, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
+	{"ClientSoftwareName", KCN_ClientSoftwareName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ClientSoftwareVersion", KCN_ClientSoftwareVersion, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {3, 32767}, "null", 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_83 = {"ApiVersionsRequest", 4, s_83_f};
+static const struct kc_struct s_83 = {"ApiVersionsRequest", 84, 4, s_83_f};
 static const struct kc_field s_84_f[] = {
-	{"ApiKey", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"MinVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"MaxVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ApiKey", KCN_ApiKey, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"MinVersion", KCN_MinVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"MaxVersion", KCN_MaxVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_84 = {"ApiVersion", 3, s_84_f};
+static const struct kc_struct s_84 = {"ApiVersion", 85, 3, s_84_f};
 static const struct kc_field s_85_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"MinVersion", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"MaxVersion", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"MinVersion", KCN_MinVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"MaxVersion", KCN_MaxVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_85 = {"SupportedFeatureKey", 3, s_85_f};
+static const struct kc_struct s_85 = {"SupportedFeatureKey", 86, 3, s_85_f};
 static const struct kc_field s_86_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"MaxVersionLevel", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"MinVersionLevel", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"MaxVersionLevel", KCN_MaxVersionLevel, 0, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"MinVersionLevel", KCN_MinVersionLevel, 0, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_86 = {"FinalizedFeatureKey", 3, s_86_f};
+static const struct kc_struct s_86 = {"FinalizedFeatureKey", 87, 3, s_86_f};
 static const struct kc_field s_87_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ApiKeys", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_84},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"SupportedFeatures", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, NULL, 0, &s_85},
-	{"FinalizedFeaturesEpoch", KC_INT64, 0, KC_ENT_NONE, 1, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, "-1", -1LL, NULL},
-	{"FinalizedFeatures", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 2, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, NULL, 0, &s_86},
-	{"ZkMigrationReady", KC_BOOL, 0, KC_ENT_NONE, 3, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, "false", 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ApiKeys", KCN_ApiKeys, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_84},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"SupportedFeatures", KCN_SupportedFeatures, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, NULL, 0, &s_85},
+	{"FinalizedFeaturesEpoch", KCN_FinalizedFeaturesEpoch, 0, KC_INT64, 0, KC_ENT_NONE, 1, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, "-1", -1LL, NULL},
+	{"FinalizedFeatures", KCN_FinalizedFeatures, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 2, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, NULL, 0, &s_86},
+	{"ZkMigrationReady", KCN_ZkMigrationReady, 0, KC_BOOL, 0, KC_ENT_NONE, 3, {3, 32767}, {1, 0}, {3, 32767}, {3, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_87 = {"ApiVersionsResponse", 7, s_87_f};
+static const struct kc_struct s_87 = {"ApiVersionsResponse", 88, 7, s_87_f};
 static const struct kc_field s_88_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"BrokerIds", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"BrokerIds", KCN_BrokerIds, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_88 = {"CreatableReplicaAssignment", 2, s_88_f};
+static const struct kc_struct s_88 = {"CreatableReplicaAssignment", 89, 2, s_88_f};
 static const struct kc_field s_89_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {5, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_89 = {"CreatableTopicConfig", 2, s_89_f};
+static const struct kc_struct s_89 = {"CreatableTopicConfig", 90, 2, s_89_f};
 static const struct kc_field s_90_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"NumPartitions", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ReplicationFactor", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"Assignments", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_88},
-	{"Configs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_89},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"NumPartitions", KCN_NumPartitions, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ReplicationFactor", KCN_ReplicationFactor, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Assignments", KCN_Assignments, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_88},
+	{"Configs", KCN_Configs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_89},
 };
-static const struct kc_struct s_90 = {"CreatableTopic", 5, s_90_f};
+static const struct kc_struct s_90 = {"CreatableTopic", 91, 5, s_90_f};
 static const struct kc_field s_91_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_90},
-	{"timeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, "60000", 60000, NULL},
-	{"validateOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {5, 32767}, "false", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_90},
+	{"timeoutMs", KCN_timeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, "60000", 60000, NULL},
+	{"validateOnly", KCN_validateOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {5, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_91 = {"CreateTopicsRequest", 3, s_91_f};
+static const struct kc_struct s_91 = {"CreateTopicsRequest", 92, 3, s_91_f};
 static const struct kc_field s_92_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ReadOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ConfigSource", KC_INT8, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-1", -1LL, NULL},
-	{"IsSensitive", KC_BOOL, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ReadOnly", KCN_ReadOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ConfigSource", KCN_ConfigSource, 0, KC_INT8, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-1", -1LL, NULL},
+	{"IsSensitive", KCN_IsSensitive, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_92 = {"CreatableTopicConfigs", 5, s_92_f};
+static const struct kc_struct s_92 = {"CreatableTopicConfigs", 93, 5, s_92_f};
 static const struct kc_field s_93_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {7, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {0, 32767}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"TopicConfigErrorCode", KC_INT16, 0, KC_ENT_NONE, 0, {5, 32767}, {1, 0}, {5, 32767}, {5, 32767}, NULL, 0, NULL},
-	{"NumPartitions", KC_INT32, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-1", -1LL, NULL},
-	{"ReplicationFactor", KC_INT16, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-1", -1LL, NULL},
-	{"Configs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {5, 32767}, NULL, 0, &s_92},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {7, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {0, 32767}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"TopicConfigErrorCode", KCN_TopicConfigErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, 0, {5, 32767}, {1, 0}, {5, 32767}, {5, 32767}, NULL, 0, NULL},
+	{"NumPartitions", KCN_NumPartitions, 0, KC_INT32, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-1", -1LL, NULL},
+	{"ReplicationFactor", KCN_ReplicationFactor, 0, KC_INT16, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {5, 32767}, "-1", -1LL, NULL},
+	{"Configs", KCN_Configs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {5, 32767}, NULL, 0, &s_92},
 };
-static const struct kc_struct s_93 = {"CreatableTopicResult", 8, s_93_f};
+static const struct kc_struct s_93 = {"CreatableTopicResult", 94, 8, s_93_f};
 static const struct kc_field s_94_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_93},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {5, 32767}, NULL, 0, &s_93},
 };
-static const struct kc_struct s_94 = {"CreateTopicsResponse", 2, s_94_f};
+static const struct kc_struct s_94 = {"CreateTopicsResponse", 95, 2, s_94_f};
 static const struct kc_field s_95_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {6, 32767}, {6, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {6, 32767}, {6, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_95 = {"DeleteTopicState", 2, s_95_f};
+static const struct kc_struct s_95 = {"DeleteTopicState", 96, 2, s_95_f};
 static const struct kc_field s_96_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_95},
-	{"TopicNames", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 5}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_95},
+	{"TopicNames", KCN_TopicNames, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 5}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_96 = {"DeleteTopicsRequest", 3, s_96_f};
+static const struct kc_struct s_96 = {"DeleteTopicsRequest", 97, 3, s_96_f};
 static const struct kc_field s_97_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {6, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {6, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {5, 32767}, {5, 32767}, {1, 0}, {4, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_97 = {"DeletableTopicResult", 4, s_97_f};
+static const struct kc_struct s_97 = {"DeletableTopicResult", 98, 4, s_97_f};
 static const struct kc_field s_98_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_97},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_97},
 };
-static const struct kc_struct s_98 = {"DeleteTopicsResponse", 2, s_98_f};
+static const struct kc_struct s_98 = {"DeleteTopicsResponse", 99, 2, s_98_f};
 static const struct kc_field s_99_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Offset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Offset", KCN_Offset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_99 = {"DeleteRecordsPartition", 2, s_99_f};
+static const struct kc_struct s_99 = {"DeleteRecordsPartition", 100, 2, s_99_f};
 static const struct kc_field s_100_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_99},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_99},
 };
-static const struct kc_struct s_100 = {"DeleteRecordsTopic", 2, s_100_f};
+static const struct kc_struct s_100 = {"DeleteRecordsTopic", 101, 2, s_100_f};
 static const struct kc_field s_101_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_100},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_100},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_101 = {"DeleteRecordsRequest", 2, s_101_f};
+static const struct kc_struct s_101 = {"DeleteRecordsRequest", 102, 2, s_101_f};
 static const struct kc_field s_102_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"LowWatermark", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"LowWatermark", KCN_LowWatermark, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_102 = {"DeleteRecordsPartitionResult", 3, s_102_f};
+static const struct kc_struct s_102 = {"DeleteRecordsPartitionResult", 103, 3, s_102_f};
 static const struct kc_field s_103_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_102},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_102},
 };
-static const struct kc_struct s_103 = {"DeleteRecordsTopicResult", 2, s_103_f};
+static const struct kc_struct s_103 = {"DeleteRecordsTopicResult", 104, 2, s_103_f};
 static const struct kc_field s_104_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_103},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_103},
 };
-static const struct kc_struct s_104 = {"DeleteRecordsResponse", 2, s_104_f};
+static const struct kc_struct s_104 = {"DeleteRecordsResponse", 105, 2, s_104_f};
 static const struct kc_field s_105_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TransactionTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
-	{"Enable2Pc", KC_BOOL, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "false", 0, NULL},
-	{"KeepPreparedTxn", KC_BOOL, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "false", 0, NULL},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TransactionTimeoutMs", KCN_TransactionTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"Enable2Pc", KCN_Enable2Pc, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "false", 0, NULL},
+	{"KeepPreparedTxn", KCN_KeepPreparedTxn, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_105 = {"InitProducerIdRequest", 6, s_105_f};
+static const struct kc_struct s_105 = {"InitProducerIdRequest", 106, 6, s_105_f};
 static const struct kc_field s_106_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"OngoingTxnProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
-	{"OngoingTxnProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"OngoingTxnProducerId", KCN_OngoingTxnProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"OngoingTxnProducerEpoch", KCN_OngoingTxnProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {6, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_106 = {"InitProducerIdResponse", 6, s_106_f};
+static const struct kc_struct s_106 = {"InitProducerIdResponse", 107, 6, s_106_f};
 static const struct kc_field s_107_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"CurrentLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"CurrentLeaderEpoch", KCN_CurrentLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_107 = {"OffsetForLeaderPartition", 3, s_107_f};
+static const struct kc_struct s_107 = {"OffsetForLeaderPartition", 108, 3, s_107_f};
 static const struct kc_field s_108_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_107},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_107},
 };
-static const struct kc_struct s_108 = {"OffsetForLeaderTopic", 2, s_108_f};
+static const struct kc_struct s_108 = {"OffsetForLeaderTopic", 109, 2, s_108_f};
 static const struct kc_field s_109_f[] = {
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-2", -2LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_108},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-2", -2LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_108},
 };
-static const struct kc_struct s_109 = {"OffsetForLeaderEpochRequest", 2, s_109_f};
+static const struct kc_struct s_109 = {"OffsetForLeaderEpochRequest", 110, 2, s_109_f};
 static const struct kc_field s_110_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
-	{"EndOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
+	{"EndOffset", KCN_EndOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_110 = {"EpochEndOffset", 4, s_110_f};
+static const struct kc_struct s_110 = {"EpochEndOffset", 111, 4, s_110_f};
 static const struct kc_field s_111_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_110},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_110},
 };
-static const struct kc_struct s_111 = {"OffsetForLeaderTopicResult", 2, s_111_f};
+static const struct kc_struct s_111 = {"OffsetForLeaderTopicResult", 112, 2, s_111_f};
 static const struct kc_field s_112_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_111},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_111},
 };
-static const struct kc_struct s_112 = {"OffsetForLeaderEpochResponse", 2, s_112_f};
+static const struct kc_struct s_112 = {"OffsetForLeaderEpochResponse", 113, 2, s_112_f};
 static const struct kc_field s_113_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_113 = {"AddPartitionsToTxnTopic", 2, s_113_f};
+static const struct kc_struct s_113 = {"AddPartitionsToTxnTopic", 114, 2, s_113_f};
 static const struct kc_field s_114_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"VerifyOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, "false", 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_113},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"VerifyOnly", KCN_VerifyOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, "false", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_113},
 };
-static const struct kc_struct s_114 = {"AddPartitionsToTxnTransaction", 5, s_114_f};
+static const struct kc_struct s_114 = {"AddPartitionsToTxnTransaction", 115, 5, s_114_f};
 static const struct kc_field s_115_f[] = {
-	{"Transactions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_114},
-	{"V3AndBelowTransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"V3AndBelowProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"V3AndBelowProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"V3AndBelowTopics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_113},
+	{"Transactions", KCN_Transactions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_114},
+	{"V3AndBelowTransactionalId", KCN_V3AndBelowTransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"V3AndBelowProducerId", KCN_V3AndBelowProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"V3AndBelowProducerEpoch", KCN_V3AndBelowProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"V3AndBelowTopics", KCN_V3AndBelowTopics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_113},
 };
-static const struct kc_struct s_115 = {"AddPartitionsToTxnRequest", 5, s_115_f};
+static const struct kc_struct s_115 = {"AddPartitionsToTxnRequest", 116, 5, s_115_f};
 static const struct kc_field s_116_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"PartitionErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"PartitionErrorCode", KCN_PartitionErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_116 = {"AddPartitionsToTxnPartitionResult", 2, s_116_f};
+static const struct kc_struct s_116 = {"AddPartitionsToTxnPartitionResult", 117, 2, s_116_f};
 static const struct kc_field s_117_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ResultsByPartition", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_116},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ResultsByPartition", KCN_ResultsByPartition, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_116},
 };
-static const struct kc_struct s_117 = {"AddPartitionsToTxnTopicResult", 2, s_117_f};
+static const struct kc_struct s_117 = {"AddPartitionsToTxnTopicResult", 118, 2, s_117_f};
 static const struct kc_field s_118_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"TopicResults", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_117},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"TopicResults", KCN_TopicResults, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_117},
 };
-static const struct kc_struct s_118 = {"AddPartitionsToTxnResult", 2, s_118_f};
+static const struct kc_struct s_118 = {"AddPartitionsToTxnResult", 119, 2, s_118_f};
 static const struct kc_field s_119_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ResultsByTransaction", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_118},
-	{"ResultsByTopicV3AndBelow", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_117},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ResultsByTransaction", KCN_ResultsByTransaction, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_118},
+	{"ResultsByTopicV3AndBelow", KCN_ResultsByTopicV3AndBelow, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 3}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_117},
 };
-static const struct kc_struct s_119 = {"AddPartitionsToTxnResponse", 4, s_119_f};
+static const struct kc_struct s_119 = {"AddPartitionsToTxnResponse", 120, 4, s_119_f};
 static const struct kc_field s_120_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_120 = {"AddOffsetsToTxnRequest", 4, s_120_f};
+static const struct kc_struct s_120 = {"AddOffsetsToTxnRequest", 121, 4, s_120_f};
 static const struct kc_field s_121_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_121 = {"AddOffsetsToTxnResponse", 2, s_121_f};
+static const struct kc_struct s_121 = {"AddOffsetsToTxnResponse", 122, 2, s_121_f};
 static const struct kc_field s_122_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Committed", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Committed", KCN_Committed, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_122 = {"EndTxnRequest", 4, s_122_f};
+static const struct kc_struct s_122 = {"EndTxnRequest", 123, 4, s_122_f};
 static const struct kc_field s_123_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_123 = {"EndTxnResponse", 4, s_123_f};
+static const struct kc_struct s_123 = {"EndTxnResponse", 124, 4, s_123_f};
 static const struct kc_field s_124_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"PartitionIndexes", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"PartitionIndexes", KCN_PartitionIndexes, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_124 = {"WritableTxnMarkerTopic", 2, s_124_f};
+static const struct kc_struct s_124 = {"WritableTxnMarkerTopic", 125, 2, s_124_f};
 static const struct kc_field s_125_f[] = {
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"TransactionResult", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_124},
-	{"CoordinatorEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"TransactionVersion", KC_INT8, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {1, 32767}, "0", 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"TransactionResult", KCN_TransactionResult, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_124},
+	{"CoordinatorEpoch", KCN_CoordinatorEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"TransactionVersion", KCN_TransactionVersion, 0, KC_INT8, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {1, 32767}, "0", 0, NULL},
 };
-static const struct kc_struct s_125 = {"WritableTxnMarker", 6, s_125_f};
+static const struct kc_struct s_125 = {"WritableTxnMarker", 126, 6, s_125_f};
 static const struct kc_field s_126_f[] = {
-	{"Markers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_125},
+	{"Markers", KCN_Markers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_125},
 };
-static const struct kc_struct s_126 = {"WriteTxnMarkersRequest", 1, s_126_f};
+static const struct kc_struct s_126 = {"WriteTxnMarkersRequest", 127, 1, s_126_f};
 static const struct kc_field s_127_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_127 = {"WritableTxnMarkerPartitionResult", 2, s_127_f};
+static const struct kc_struct s_127 = {"WritableTxnMarkerPartitionResult", 128, 2, s_127_f};
 static const struct kc_field s_128_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_127},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_127},
 };
-static const struct kc_struct s_128 = {"WritableTxnMarkerTopicResult", 2, s_128_f};
+static const struct kc_struct s_128 = {"WritableTxnMarkerTopicResult", 129, 2, s_128_f};
 static const struct kc_field s_129_f[] = {
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_128},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_128},
 };
-static const struct kc_struct s_129 = {"WritableTxnMarkerResult", 2, s_129_f};
+static const struct kc_struct s_129 = {"WritableTxnMarkerResult", 130, 2, s_129_f};
 static const struct kc_field s_130_f[] = {
-	{"Markers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_129},
+	{"Markers", KCN_Markers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_129},
 };
-static const struct kc_struct s_130 = {"WriteTxnMarkersResponse", 1, s_130_f};
+static const struct kc_struct s_130 = {"WriteTxnMarkersResponse", 131, 1, s_130_f};
 static const struct kc_field s_131_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"CommittedOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"CommittedLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
-	{"CommittedMetadata", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"CommittedOffset", KCN_CommittedOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"CommittedLeaderEpoch", KCN_CommittedLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
+	{"CommittedMetadata", KCN_CommittedMetadata, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_131 = {"TxnOffsetCommitRequestPartition", 4, s_131_f};
+static const struct kc_struct s_131 = {"TxnOffsetCommitRequestPartition", 132, 4, s_131_f};
 static const struct kc_field s_132_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 5}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_131},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 5}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_131},
 };
-static const struct kc_struct s_132 = {"TxnOffsetCommitRequestTopic", 3, s_132_f};
+static const struct kc_struct s_132 = {"TxnOffsetCommitRequestTopic", 133, 3, s_132_f};
 static const struct kc_field s_133_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"GenerationIdOrMemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, "", 0, NULL},
-	{"GroupInstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {3, 32767}, "null", 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_132},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"GenerationIdOrMemberEpoch", KCN_GenerationIdOrMemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, "-1", -1LL, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {3, 32767}, "", 0, NULL},
+	{"GroupInstanceId", KCN_GroupInstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {3, 32767}, "null", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_132},
 };
-static const struct kc_struct s_133 = {"TxnOffsetCommitRequest", 8, s_133_f};
+static const struct kc_struct s_133 = {"TxnOffsetCommitRequest", 134, 8, s_133_f};
 static const struct kc_field s_134_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_134 = {"TxnOffsetCommitResponsePartition", 2, s_134_f};
+static const struct kc_struct s_134 = {"TxnOffsetCommitResponsePartition", 135, 2, s_134_f};
 static const struct kc_field s_135_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 5}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_134},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 5}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {6, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_134},
 };
-static const struct kc_struct s_135 = {"TxnOffsetCommitResponseTopic", 3, s_135_f};
+static const struct kc_struct s_135 = {"TxnOffsetCommitResponseTopic", 136, 3, s_135_f};
 static const struct kc_field s_136_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_135},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {3, 32767}, NULL, 0, &s_135},
 };
-static const struct kc_struct s_136 = {"TxnOffsetCommitResponse", 2, s_136_f};
+static const struct kc_struct s_136 = {"TxnOffsetCommitResponse", 137, 2, s_136_f};
 static const struct kc_field s_137_f[] = {
-	{"ResourceTypeFilter", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceNameFilter", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PatternTypeFilter", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
-	{"PrincipalFilter", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"HostFilter", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Operation", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PermissionType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceTypeFilter", KCN_ResourceTypeFilter, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceNameFilter", KCN_ResourceNameFilter, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PatternTypeFilter", KCN_PatternTypeFilter, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
+	{"PrincipalFilter", KCN_PrincipalFilter, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"HostFilter", KCN_HostFilter, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Operation", KCN_Operation, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PermissionType", KCN_PermissionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_137 = {"DescribeAclsRequest", 7, s_137_f};
+static const struct kc_struct s_137 = {"DescribeAclsRequest", 138, 7, s_137_f};
 static const struct kc_field s_138_f[] = {
-	{"Principal", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Operation", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PermissionType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Principal", KCN_Principal, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Operation", KCN_Operation, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PermissionType", KCN_PermissionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_138 = {"AclDescription", 4, s_138_f};
+static const struct kc_struct s_138 = {"AclDescription", 139, 4, s_138_f};
 static const struct kc_field s_139_f[] = {
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PatternType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
-	{"Acls", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_138},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PatternType", KCN_PatternType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
+	{"Acls", KCN_Acls, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_138},
 };
-static const struct kc_struct s_139 = {"DescribeAclsResource", 4, s_139_f};
+static const struct kc_struct s_139 = {"DescribeAclsResource", 140, 4, s_139_f};
 static const struct kc_field s_140_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Resources", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_139},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Resources", KCN_Resources, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_139},
 };
-static const struct kc_struct s_140 = {"DescribeAclsResponse", 4, s_140_f};
+static const struct kc_struct s_140 = {"DescribeAclsResponse", 141, 4, s_140_f};
 static const struct kc_field s_141_f[] = {
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourcePatternType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
-	{"Principal", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Operation", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PermissionType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourcePatternType", KCN_ResourcePatternType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
+	{"Principal", KCN_Principal, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Operation", KCN_Operation, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PermissionType", KCN_PermissionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_141 = {"AclCreation", 7, s_141_f};
+static const struct kc_struct s_141 = {"AclCreation", 142, 7, s_141_f};
 static const struct kc_field s_142_f[] = {
-	{"Creations", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_141},
+	{"Creations", KCN_Creations, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_141},
 };
-static const struct kc_struct s_142 = {"CreateAclsRequest", 1, s_142_f};
+static const struct kc_struct s_142 = {"CreateAclsRequest", 143, 1, s_142_f};
 static const struct kc_field s_143_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_143 = {"AclCreationResult", 2, s_143_f};
+static const struct kc_struct s_143 = {"AclCreationResult", 144, 2, s_143_f};
 static const struct kc_field s_144_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_143},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_143},
 };
-static const struct kc_struct s_144 = {"CreateAclsResponse", 2, s_144_f};
+static const struct kc_struct s_144 = {"CreateAclsResponse", 145, 2, s_144_f};
 static const struct kc_field s_145_f[] = {
-	{"ResourceTypeFilter", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceNameFilter", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PatternTypeFilter", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
-	{"PrincipalFilter", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"HostFilter", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Operation", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PermissionType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceTypeFilter", KCN_ResourceTypeFilter, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceNameFilter", KCN_ResourceNameFilter, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PatternTypeFilter", KCN_PatternTypeFilter, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
+	{"PrincipalFilter", KCN_PrincipalFilter, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"HostFilter", KCN_HostFilter, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Operation", KCN_Operation, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PermissionType", KCN_PermissionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_145 = {"DeleteAclsFilter", 7, s_145_f};
+static const struct kc_struct s_145 = {"DeleteAclsFilter", 146, 7, s_145_f};
 static const struct kc_field s_146_f[] = {
-	{"Filters", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_145},
+	{"Filters", KCN_Filters, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_145},
 };
-static const struct kc_struct s_146 = {"DeleteAclsRequest", 1, s_146_f};
+static const struct kc_struct s_146 = {"DeleteAclsRequest", 147, 1, s_146_f};
 static const struct kc_field s_147_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PatternType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
-	{"Principal", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Operation", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PermissionType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PatternType", KCN_PatternType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "3", 3, NULL},
+	{"Principal", KCN_Principal, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Operation", KCN_Operation, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PermissionType", KCN_PermissionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_147 = {"DeleteAclsMatchingAcl", 9, s_147_f};
+static const struct kc_struct s_147 = {"DeleteAclsMatchingAcl", 148, 9, s_147_f};
 static const struct kc_field s_148_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"MatchingAcls", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_147},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"MatchingAcls", KCN_MatchingAcls, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_147},
 };
-static const struct kc_struct s_148 = {"DeleteAclsFilterResult", 3, s_148_f};
+static const struct kc_struct s_148 = {"DeleteAclsFilterResult", 149, 3, s_148_f};
 static const struct kc_field s_149_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"FilterResults", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_148},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"FilterResults", KCN_FilterResults, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_148},
 };
-static const struct kc_struct s_149 = {"DeleteAclsResponse", 2, s_149_f};
+static const struct kc_struct s_149 = {"DeleteAclsResponse", 150, 2, s_149_f};
 static const struct kc_field s_150_f[] = {
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ConfigurationKeys", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ConfigurationKeys", KCN_ConfigurationKeys, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_150 = {"DescribeConfigsResource", 3, s_150_f};
+static const struct kc_struct s_150 = {"DescribeConfigsResource", 151, 3, s_150_f};
 static const struct kc_field s_151_f[] = {
-	{"Resources", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_150},
-	{"IncludeSynonyms", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, "false", 0, NULL},
-	{"IncludeDocumentation", KC_BOOL, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, "false", 0, NULL},
+	{"Resources", KCN_Resources, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_150},
+	{"IncludeSynonyms", KCN_IncludeSynonyms, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, "false", 0, NULL},
+	{"IncludeDocumentation", KCN_IncludeDocumentation, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_151 = {"DescribeConfigsRequest", 3, s_151_f};
+static const struct kc_struct s_151 = {"DescribeConfigsRequest", 152, 3, s_151_f};
 static const struct kc_field s_152_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Source", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Source", KCN_Source, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_152 = {"DescribeConfigsSynonym", 3, s_152_f};
+static const struct kc_struct s_152 = {"DescribeConfigsSynonym", 153, 3, s_152_f};
 static const struct kc_field s_153_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ReadOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ConfigSource", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
-	{"IsSensitive", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Synonyms", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_152},
-	{"ConfigType", KC_INT8, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, "0", 0, NULL},
-	{"Documentation", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ReadOnly", KCN_ReadOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ConfigSource", KCN_ConfigSource, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, "-1", -1LL, NULL},
+	{"IsSensitive", KCN_IsSensitive, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Synonyms", KCN_Synonyms, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_152},
+	{"ConfigType", KCN_ConfigType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {4, 32767}, "0", 0, NULL},
+	{"Documentation", KCN_Documentation, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_153 = {"DescribeConfigsResourceResult", 8, s_153_f};
+static const struct kc_struct s_153 = {"DescribeConfigsResourceResult", 154, 8, s_153_f};
 static const struct kc_field s_154_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Configs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_153},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Configs", KCN_Configs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_153},
 };
-static const struct kc_struct s_154 = {"DescribeConfigsResult", 5, s_154_f};
+static const struct kc_struct s_154 = {"DescribeConfigsResult", 155, 5, s_154_f};
 static const struct kc_field s_155_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_154},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {4, 32767}, NULL, 0, &s_154},
 };
-static const struct kc_struct s_155 = {"DescribeConfigsResponse", 2, s_155_f};
+static const struct kc_struct s_155 = {"DescribeConfigsResponse", 156, 2, s_155_f};
 static const struct kc_field s_156_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_156 = {"AlterableConfig", 2, s_156_f};
+static const struct kc_struct s_156 = {"AlterableConfig", 157, 2, s_156_f};
 static const struct kc_field s_157_f[] = {
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Configs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_156},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Configs", KCN_Configs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_156},
 };
-static const struct kc_struct s_157 = {"AlterConfigsResource", 3, s_157_f};
+static const struct kc_struct s_157 = {"AlterConfigsResource", 158, 3, s_157_f};
 static const struct kc_field s_158_f[] = {
-	{"Resources", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_157},
-	{"ValidateOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Resources", KCN_Resources, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_157},
+	{"ValidateOnly", KCN_ValidateOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_158 = {"AlterConfigsRequest", 2, s_158_f};
+static const struct kc_struct s_158 = {"AlterConfigsRequest", 159, 2, s_158_f};
 static const struct kc_field s_159_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_159 = {"AlterConfigsResourceResponse", 4, s_159_f};
+static const struct kc_struct s_159 = {"AlterConfigsResourceResponse", 160, 4, s_159_f};
 static const struct kc_field s_160_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_159},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_159},
 };
-static const struct kc_struct s_160 = {"AlterConfigsResponse", 2, s_160_f};
+static const struct kc_struct s_160 = {"AlterConfigsResponse", 161, 2, s_160_f};
 static const struct kc_field s_161_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_161 = {"AlterReplicaLogDirTopic", 2, s_161_f};
+static const struct kc_struct s_161 = {"AlterReplicaLogDirTopic", 162, 2, s_161_f};
 static const struct kc_field s_162_f[] = {
-	{"Path", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_161},
+	{"Path", KCN_Path, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_161},
 };
-static const struct kc_struct s_162 = {"AlterReplicaLogDir", 2, s_162_f};
+static const struct kc_struct s_162 = {"AlterReplicaLogDir", 163, 2, s_162_f};
 static const struct kc_field s_163_f[] = {
-	{"Dirs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_162},
+	{"Dirs", KCN_Dirs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_162},
 };
-static const struct kc_struct s_163 = {"AlterReplicaLogDirsRequest", 1, s_163_f};
+static const struct kc_struct s_163 = {"AlterReplicaLogDirsRequest", 164, 1, s_163_f};
 static const struct kc_field s_164_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_164 = {"AlterReplicaLogDirPartitionResult", 2, s_164_f};
+static const struct kc_struct s_164 = {"AlterReplicaLogDirPartitionResult", 165, 2, s_164_f};
 static const struct kc_field s_165_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_164},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_164},
 };
-static const struct kc_struct s_165 = {"AlterReplicaLogDirTopicResult", 2, s_165_f};
+static const struct kc_struct s_165 = {"AlterReplicaLogDirTopicResult", 166, 2, s_165_f};
 static const struct kc_field s_166_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_165},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_165},
 };
-static const struct kc_struct s_166 = {"AlterReplicaLogDirsResponse", 2, s_166_f};
+static const struct kc_struct s_166 = {"AlterReplicaLogDirsResponse", 167, 2, s_166_f};
 static const struct kc_field s_167_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_167 = {"DescribableLogDirTopic", 2, s_167_f};
+static const struct kc_struct s_167 = {"DescribableLogDirTopic", 168, 2, s_167_f};
 static const struct kc_field s_168_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_167},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_167},
 };
-static const struct kc_struct s_168 = {"DescribeLogDirsRequest", 1, s_168_f};
+static const struct kc_struct s_168 = {"DescribeLogDirsRequest", 169, 1, s_168_f};
 static const struct kc_field s_169_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PartitionSize", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"OffsetLag", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"IsFutureKey", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionSize", KCN_PartitionSize, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"OffsetLag", KCN_OffsetLag, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"IsFutureKey", KCN_IsFutureKey, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_169 = {"DescribeLogDirsPartition", 4, s_169_f};
+static const struct kc_struct s_169 = {"DescribeLogDirsPartition", 170, 4, s_169_f};
 static const struct kc_field s_170_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_169},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_169},
 };
-static const struct kc_struct s_170 = {"DescribeLogDirsTopic", 2, s_170_f};
+static const struct kc_struct s_170 = {"DescribeLogDirsTopic", 171, 2, s_170_f};
 static const struct kc_field s_171_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"LogDir", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_170},
-	{"TotalBytes", KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
-	{"UsableBytes", KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
-	{"IsCordoned", KC_BOOL, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {2, 32767}, "false", 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"LogDir", KCN_LogDir, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_170},
+	{"TotalBytes", KCN_TotalBytes, 0, KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"UsableBytes", KCN_UsableBytes, 0, KC_INT64, 0, KC_ENT_NONE, -1, {4, 32767}, {1, 0}, {1, 0}, {2, 32767}, "-1", -1LL, NULL},
+	{"IsCordoned", KCN_IsCordoned, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {5, 32767}, {1, 0}, {1, 0}, {2, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_171 = {"DescribeLogDirsResult", 6, s_171_f};
+static const struct kc_struct s_171 = {"DescribeLogDirsResult", 172, 6, s_171_f};
 static const struct kc_field s_172_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_171},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_171},
 };
-static const struct kc_struct s_172 = {"DescribeLogDirsResponse", 3, s_172_f};
+static const struct kc_struct s_172 = {"DescribeLogDirsResponse", 173, 3, s_172_f};
 static const struct kc_field s_173_f[] = {
-	{"AuthBytes", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"AuthBytes", KCN_AuthBytes, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_173 = {"SaslAuthenticateRequest", 1, s_173_f};
+static const struct kc_struct s_173 = {"SaslAuthenticateRequest", 174, 1, s_173_f};
 static const struct kc_field s_174_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"AuthBytes", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"SessionLifetimeMs", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "0", 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"AuthBytes", KCN_AuthBytes, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"SessionLifetimeMs", KCN_SessionLifetimeMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, "0", 0, NULL},
 };
-static const struct kc_struct s_174 = {"SaslAuthenticateResponse", 4, s_174_f};
+static const struct kc_struct s_174 = {"SaslAuthenticateResponse", 175, 4, s_174_f};
 static const struct kc_field s_175_f[] = {
-	{"BrokerIds", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"BrokerIds", KCN_BrokerIds, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_175 = {"CreatePartitionsAssignment", 1, s_175_f};
+static const struct kc_struct s_175 = {"CreatePartitionsAssignment", 176, 1, s_175_f};
 static const struct kc_field s_176_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Count", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Assignments", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_175},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Count", KCN_Count, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Assignments", KCN_Assignments, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_175},
 };
-static const struct kc_struct s_176 = {"CreatePartitionsTopic", 3, s_176_f};
+static const struct kc_struct s_176 = {"CreatePartitionsTopic", 177, 3, s_176_f};
 static const struct kc_field s_177_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_176},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ValidateOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_176},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ValidateOnly", KCN_ValidateOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_177 = {"CreatePartitionsRequest", 3, s_177_f};
+static const struct kc_struct s_177 = {"CreatePartitionsRequest", 178, 3, s_177_f};
 static const struct kc_field s_178_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, "null", 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_178 = {"CreatePartitionsTopicResult", 3, s_178_f};
+static const struct kc_struct s_178 = {"CreatePartitionsTopicResult", 179, 3, s_178_f};
 static const struct kc_field s_179_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_178},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_178},
 };
-static const struct kc_struct s_179 = {"CreatePartitionsResponse", 2, s_179_f};
+static const struct kc_struct s_179 = {"CreatePartitionsResponse", 180, 2, s_179_f};
 static const struct kc_field s_180_f[] = {
-	{"PrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalType", KCN_PrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalName", KCN_PrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_180 = {"CreatableRenewers", 2, s_180_f};
+static const struct kc_struct s_180 = {"CreatableRenewers", 181, 2, s_180_f};
 static const struct kc_field s_181_f[] = {
-	{"OwnerPrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"OwnerPrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Renewers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_180},
-	{"MaxLifetimeMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"OwnerPrincipalType", KCN_OwnerPrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"OwnerPrincipalName", KCN_OwnerPrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Renewers", KCN_Renewers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_180},
+	{"MaxLifetimeMs", KCN_MaxLifetimeMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_181 = {"CreateDelegationTokenRequest", 4, s_181_f};
+static const struct kc_struct s_181 = {"CreateDelegationTokenRequest", 182, 4, s_181_f};
 static const struct kc_field s_182_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TokenRequesterPrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TokenRequesterPrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"IssueTimestampMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ExpiryTimestampMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"MaxTimestampMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TokenId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Hmac", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalType", KCN_PrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalName", KCN_PrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TokenRequesterPrincipalType", KCN_TokenRequesterPrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TokenRequesterPrincipalName", KCN_TokenRequesterPrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"IssueTimestampMs", KCN_IssueTimestampMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ExpiryTimestampMs", KCN_ExpiryTimestampMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"MaxTimestampMs", KCN_MaxTimestampMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TokenId", KCN_TokenId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Hmac", KCN_Hmac, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_182 = {"CreateDelegationTokenResponse", 11, s_182_f};
+static const struct kc_struct s_182 = {"CreateDelegationTokenResponse", 183, 11, s_182_f};
 static const struct kc_field s_183_f[] = {
-	{"Hmac", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"RenewPeriodMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Hmac", KCN_Hmac, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"RenewPeriodMs", KCN_RenewPeriodMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_183 = {"RenewDelegationTokenRequest", 2, s_183_f};
+static const struct kc_struct s_183 = {"RenewDelegationTokenRequest", 184, 2, s_183_f};
 static const struct kc_field s_184_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ExpiryTimestampMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ExpiryTimestampMs", KCN_ExpiryTimestampMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_184 = {"RenewDelegationTokenResponse", 3, s_184_f};
+static const struct kc_struct s_184 = {"RenewDelegationTokenResponse", 185, 3, s_184_f};
 static const struct kc_field s_185_f[] = {
-	{"Hmac", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ExpiryTimePeriodMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Hmac", KCN_Hmac, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ExpiryTimePeriodMs", KCN_ExpiryTimePeriodMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_185 = {"ExpireDelegationTokenRequest", 2, s_185_f};
+static const struct kc_struct s_185 = {"ExpireDelegationTokenRequest", 186, 2, s_185_f};
 static const struct kc_field s_186_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ExpiryTimestampMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ExpiryTimestampMs", KCN_ExpiryTimestampMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_186 = {"ExpireDelegationTokenResponse", 3, s_186_f};
+static const struct kc_struct s_186 = {"ExpireDelegationTokenResponse", 187, 3, s_186_f};
 static const struct kc_field s_187_f[] = {
-	{"PrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalType", KCN_PrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalName", KCN_PrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_187 = {"DescribeDelegationTokenOwner", 2, s_187_f};
+static const struct kc_struct s_187 = {"DescribeDelegationTokenOwner", 188, 2, s_187_f};
 static const struct kc_field s_188_f[] = {
-	{"Owners", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_187},
+	{"Owners", KCN_Owners, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_187},
 };
-static const struct kc_struct s_188 = {"DescribeDelegationTokenRequest", 1, s_188_f};
+static const struct kc_struct s_188 = {"DescribeDelegationTokenRequest", 189, 1, s_188_f};
 static const struct kc_field s_189_f[] = {
-	{"PrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalType", KCN_PrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalName", KCN_PrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_189 = {"DescribedDelegationTokenRenewer", 2, s_189_f};
+static const struct kc_struct s_189 = {"DescribedDelegationTokenRenewer", 190, 2, s_189_f};
 static const struct kc_field s_190_f[] = {
-	{"PrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TokenRequesterPrincipalType", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TokenRequesterPrincipalName", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"IssueTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ExpiryTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"MaxTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TokenId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Hmac", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Renewers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_189},
+	{"PrincipalType", KCN_PrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PrincipalName", KCN_PrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TokenRequesterPrincipalType", KCN_TokenRequesterPrincipalType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TokenRequesterPrincipalName", KCN_TokenRequesterPrincipalName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"IssueTimestamp", KCN_IssueTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ExpiryTimestamp", KCN_ExpiryTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"MaxTimestamp", KCN_MaxTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TokenId", KCN_TokenId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Hmac", KCN_Hmac, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Renewers", KCN_Renewers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_189},
 };
-static const struct kc_struct s_190 = {"DescribedDelegationToken", 10, s_190_f};
+static const struct kc_struct s_190 = {"DescribedDelegationToken", 191, 10, s_190_f};
 static const struct kc_field s_191_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Tokens", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_190},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Tokens", KCN_Tokens, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_190},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_191 = {"DescribeDelegationTokenResponse", 3, s_191_f};
+static const struct kc_struct s_191 = {"DescribeDelegationTokenResponse", 192, 3, s_191_f};
 static const struct kc_field s_192_f[] = {
-	{"GroupsNames", KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"GroupsNames", KCN_GroupsNames, 0, KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_192 = {"DeleteGroupsRequest", 1, s_192_f};
+static const struct kc_struct s_192 = {"DeleteGroupsRequest", 193, 1, s_192_f};
 static const struct kc_field s_193_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {2, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {2, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_193 = {"DeletableGroupResult", 3, s_193_f};
+static const struct kc_struct s_193 = {"DeletableGroupResult", 194, 3, s_193_f};
 static const struct kc_field s_194_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_193},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_193},
 };
-static const struct kc_struct s_194 = {"DeleteGroupsResponse", 2, s_194_f};
+static const struct kc_struct s_194 = {"DeleteGroupsResponse", 195, 2, s_194_f};
 static const struct kc_field s_195_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_195 = {"TopicPartitions", 2, s_195_f};
+static const struct kc_struct s_195 = {"TopicPartitions", 196, 2, s_195_f};
 static const struct kc_field s_196_f[] = {
-	{"ElectionType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"TopicPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_195},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, "60000", 60000, NULL},
+	{"ElectionType", KCN_ElectionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"TopicPartitions", KCN_TopicPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, &s_195},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, "60000", 60000, NULL},
 };
-static const struct kc_struct s_196 = {"ElectLeadersRequest", 3, s_196_f};
+static const struct kc_struct s_196 = {"ElectLeadersRequest", 197, 3, s_196_f};
 static const struct kc_field s_197_f[] = {
-	{"PartitionId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionId", KCN_PartitionId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {2, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_197 = {"PartitionResult", 3, s_197_f};
+static const struct kc_struct s_197 = {"PartitionResult", 198, 3, s_197_f};
 static const struct kc_field s_198_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"PartitionResult", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_197},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"PartitionResult", KCN_PartitionResult, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_197},
 };
-static const struct kc_struct s_198 = {"ReplicaElectionResult", 2, s_198_f};
+static const struct kc_struct s_198 = {"ReplicaElectionResult", 199, 2, s_198_f};
 static const struct kc_field s_199_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ReplicaElectionResults", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_198},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ReplicaElectionResults", KCN_ReplicaElectionResults, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, &s_198},
 };
-static const struct kc_struct s_199 = {"ElectLeadersResponse", 3, s_199_f};
+static const struct kc_struct s_199 = {"ElectLeadersResponse", 200, 3, s_199_f};
 static const struct kc_field s_200_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ConfigOperation", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ConfigOperation", KCN_ConfigOperation, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_200 = {"AlterableConfig", 3, s_200_f};
+static const struct kc_struct s_200 = {"AlterableConfig", 201, 3, s_200_f};
 static const struct kc_field s_201_f[] = {
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Configs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_200},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Configs", KCN_Configs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_200},
 };
-static const struct kc_struct s_201 = {"AlterConfigsResource", 3, s_201_f};
+static const struct kc_struct s_201 = {"AlterConfigsResource", 202, 3, s_201_f};
 static const struct kc_field s_202_f[] = {
-	{"Resources", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_201},
-	{"ValidateOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Resources", KCN_Resources, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_201},
+	{"ValidateOnly", KCN_ValidateOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_202 = {"IncrementalAlterConfigsRequest", 2, s_202_f};
+static const struct kc_struct s_202 = {"IncrementalAlterConfigsRequest", 203, 2, s_202_f};
 static const struct kc_field s_203_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_203 = {"AlterConfigsResourceResponse", 4, s_203_f};
+static const struct kc_struct s_203 = {"AlterConfigsResourceResponse", 204, 4, s_203_f};
 static const struct kc_field s_204_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_203},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_203},
 };
-static const struct kc_struct s_204 = {"IncrementalAlterConfigsResponse", 2, s_204_f};
+static const struct kc_struct s_204 = {"IncrementalAlterConfigsResponse", 205, 2, s_204_f};
 static const struct kc_field s_205_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Replicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Replicas", KCN_Replicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_205 = {"ReassignablePartition", 2, s_205_f};
+static const struct kc_struct s_205 = {"ReassignablePartition", 206, 2, s_205_f};
 static const struct kc_field s_206_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_205},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_205},
 };
-static const struct kc_struct s_206 = {"ReassignableTopic", 2, s_206_f};
+static const struct kc_struct s_206 = {"ReassignableTopic", 207, 2, s_206_f};
 static const struct kc_field s_207_f[] = {
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "60000", 60000, NULL},
-	{"AllowReplicationFactorChange", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_206},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "60000", 60000, NULL},
+	{"AllowReplicationFactorChange", KCN_AllowReplicationFactorChange, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_206},
 };
-static const struct kc_struct s_207 = {"AlterPartitionReassignmentsRequest", 3, s_207_f};
+static const struct kc_struct s_207 = {"AlterPartitionReassignmentsRequest", 208, 3, s_207_f};
 static const struct kc_field s_208_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_208 = {"ReassignablePartitionResponse", 3, s_208_f};
+static const struct kc_struct s_208 = {"ReassignablePartitionResponse", 209, 3, s_208_f};
 static const struct kc_field s_209_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_208},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_208},
 };
-static const struct kc_struct s_209 = {"ReassignableTopicResponse", 2, s_209_f};
+static const struct kc_struct s_209 = {"ReassignableTopicResponse", 210, 2, s_209_f};
 static const struct kc_field s_210_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AllowReplicationFactorChange", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_209},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AllowReplicationFactorChange", KCN_AllowReplicationFactorChange, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_209},
 };
-static const struct kc_struct s_210 = {"AlterPartitionReassignmentsResponse", 5, s_210_f};
+static const struct kc_struct s_210 = {"AlterPartitionReassignmentsResponse", 211, 5, s_210_f};
 static const struct kc_field s_211_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PartitionIndexes", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndexes", KCN_PartitionIndexes, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_211 = {"ListPartitionReassignmentsTopics", 2, s_211_f};
+static const struct kc_struct s_211 = {"ListPartitionReassignmentsTopics", 212, 2, s_211_f};
 static const struct kc_field s_212_f[] = {
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "60000", 60000, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_211},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "60000", 60000, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_211},
 };
-static const struct kc_struct s_212 = {"ListPartitionReassignmentsRequest", 2, s_212_f};
+static const struct kc_struct s_212 = {"ListPartitionReassignmentsRequest", 213, 2, s_212_f};
 static const struct kc_field s_213_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Replicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AddingReplicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RemovingReplicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Replicas", KCN_Replicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AddingReplicas", KCN_AddingReplicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RemovingReplicas", KCN_RemovingReplicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_213 = {"OngoingPartitionReassignment", 4, s_213_f};
+static const struct kc_struct s_213 = {"OngoingPartitionReassignment", 214, 4, s_213_f};
 static const struct kc_field s_214_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_213},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_213},
 };
-static const struct kc_struct s_214 = {"OngoingTopicReassignment", 2, s_214_f};
+static const struct kc_struct s_214 = {"OngoingTopicReassignment", 215, 2, s_214_f};
 static const struct kc_field s_215_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_214},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_214},
 };
-static const struct kc_struct s_215 = {"ListPartitionReassignmentsResponse", 4, s_215_f};
+static const struct kc_struct s_215 = {"ListPartitionReassignmentsResponse", 216, 4, s_215_f};
 static const struct kc_field s_216_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_216 = {"OffsetDeleteRequestPartition", 1, s_216_f};
+static const struct kc_struct s_216 = {"OffsetDeleteRequestPartition", 217, 1, s_216_f};
 static const struct kc_field s_217_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_216},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_216},
 };
-static const struct kc_struct s_217 = {"OffsetDeleteRequestTopic", 2, s_217_f};
+static const struct kc_struct s_217 = {"OffsetDeleteRequestTopic", 218, 2, s_217_f};
 static const struct kc_field s_218_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_217},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_217},
 };
-static const struct kc_struct s_218 = {"OffsetDeleteRequest", 2, s_218_f};
+static const struct kc_struct s_218 = {"OffsetDeleteRequest", 219, 2, s_218_f};
 static const struct kc_field s_219_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_219 = {"OffsetDeleteResponsePartition", 2, s_219_f};
+static const struct kc_struct s_219 = {"OffsetDeleteResponsePartition", 220, 2, s_219_f};
 static const struct kc_field s_220_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_219},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_219},
 };
-static const struct kc_struct s_220 = {"OffsetDeleteResponseTopic", 2, s_220_f};
+static const struct kc_struct s_220 = {"OffsetDeleteResponseTopic", 221, 2, s_220_f};
 static const struct kc_field s_221_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_220},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_220},
 };
-static const struct kc_struct s_221 = {"OffsetDeleteResponse", 3, s_221_f};
+static const struct kc_struct s_221 = {"OffsetDeleteResponse", 222, 3, s_221_f};
 static const struct kc_field s_222_f[] = {
-	{"EntityType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"MatchType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Match", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"EntityType", KCN_EntityType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"MatchType", KCN_MatchType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Match", KCN_Match, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_222 = {"ComponentData", 3, s_222_f};
+static const struct kc_struct s_222 = {"ComponentData", 223, 3, s_222_f};
 static const struct kc_field s_223_f[] = {
-	{"Components", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_222},
-	{"Strict", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Components", KCN_Components, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_222},
+	{"Strict", KCN_Strict, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_223 = {"DescribeClientQuotasRequest", 2, s_223_f};
+static const struct kc_struct s_223 = {"DescribeClientQuotasRequest", 224, 2, s_223_f};
 static const struct kc_field s_224_f[] = {
-	{"EntityType", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"EntityName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"EntityType", KCN_EntityType, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"EntityName", KCN_EntityName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_224 = {"EntityData", 2, s_224_f};
+static const struct kc_struct s_224 = {"EntityData", 225, 2, s_224_f};
 static const struct kc_field s_225_f[] = {
-	{"Key", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Value", KC_FLOAT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Key", KCN_Key, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_FLOAT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_225 = {"ValueData", 2, s_225_f};
+static const struct kc_struct s_225 = {"ValueData", 226, 2, s_225_f};
 static const struct kc_field s_226_f[] = {
-	{"Entity", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_224},
-	{"Values", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_225},
+	{"Entity", KCN_Entity, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_224},
+	{"Values", KCN_Values, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_225},
 };
-static const struct kc_struct s_226 = {"EntryData", 2, s_226_f};
+static const struct kc_struct s_226 = {"EntryData", 227, 2, s_226_f};
 static const struct kc_field s_227_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Entries", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, &s_226},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Entries", KCN_Entries, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, &s_226},
 };
-static const struct kc_struct s_227 = {"DescribeClientQuotasResponse", 4, s_227_f};
+static const struct kc_struct s_227 = {"DescribeClientQuotasResponse", 228, 4, s_227_f};
 static const struct kc_field s_228_f[] = {
-	{"Key", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Value", KC_FLOAT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Remove", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Key", KCN_Key, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_FLOAT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Remove", KCN_Remove, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_228 = {"OpData", 3, s_228_f};
+static const struct kc_struct s_228 = {"OpData", 229, 3, s_228_f};
 static const struct kc_field s_229_f[] = {
-	{"Entity", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_224},
-	{"Ops", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_228},
+	{"Entity", KCN_Entity, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_224},
+	{"Ops", KCN_Ops, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_228},
 };
-static const struct kc_struct s_229 = {"EntryData", 2, s_229_f};
+static const struct kc_struct s_229 = {"EntryData", 230, 2, s_229_f};
 static const struct kc_field s_230_f[] = {
-	{"Entries", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_229},
-	{"ValidateOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Entries", KCN_Entries, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_229},
+	{"ValidateOnly", KCN_ValidateOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_230 = {"AlterClientQuotasRequest", 2, s_230_f};
+static const struct kc_struct s_230 = {"AlterClientQuotasRequest", 231, 2, s_230_f};
 static const struct kc_field s_231_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Entity", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_224},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Entity", KCN_Entity, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_224},
 };
-static const struct kc_struct s_231 = {"EntryData", 3, s_231_f};
+static const struct kc_struct s_231 = {"EntryData", 232, 3, s_231_f};
 static const struct kc_field s_232_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Entries", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_231},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Entries", KCN_Entries, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_231},
 };
-static const struct kc_struct s_232 = {"AlterClientQuotasResponse", 2, s_232_f};
+static const struct kc_struct s_232 = {"AlterClientQuotasResponse", 233, 2, s_232_f};
 static const struct kc_field s_233_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_233 = {"UserName", 1, s_233_f};
+static const struct kc_struct s_233 = {"UserName", 234, 1, s_233_f};
 static const struct kc_field s_234_f[] = {
-	{"Users", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, &s_233},
+	{"Users", KCN_Users, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, &s_233},
 };
-static const struct kc_struct s_234 = {"DescribeUserScramCredentialsRequest", 1, s_234_f};
+static const struct kc_struct s_234 = {"DescribeUserScramCredentialsRequest", 235, 1, s_234_f};
 static const struct kc_field s_235_f[] = {
-	{"Mechanism", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Iterations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Mechanism", KCN_Mechanism, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Iterations", KCN_Iterations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_235 = {"CredentialInfo", 2, s_235_f};
+static const struct kc_struct s_235 = {"CredentialInfo", 236, 2, s_235_f};
 static const struct kc_field s_236_f[] = {
-	{"User", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CredentialInfos", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_235},
+	{"User", KCN_User, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CredentialInfos", KCN_CredentialInfos, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_235},
 };
-static const struct kc_struct s_236 = {"DescribeUserScramCredentialsResult", 4, s_236_f};
+static const struct kc_struct s_236 = {"DescribeUserScramCredentialsResult", 237, 4, s_236_f};
 static const struct kc_field s_237_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_236},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_236},
 };
-static const struct kc_struct s_237 = {"DescribeUserScramCredentialsResponse", 4, s_237_f};
+static const struct kc_struct s_237 = {"DescribeUserScramCredentialsResponse", 238, 4, s_237_f};
 static const struct kc_field s_238_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Mechanism", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Mechanism", KCN_Mechanism, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_238 = {"ScramCredentialDeletion", 2, s_238_f};
+static const struct kc_struct s_238 = {"ScramCredentialDeletion", 239, 2, s_238_f};
 static const struct kc_field s_239_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Mechanism", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Iterations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Salt", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SaltedPassword", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Mechanism", KCN_Mechanism, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Iterations", KCN_Iterations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Salt", KCN_Salt, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SaltedPassword", KCN_SaltedPassword, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_239 = {"ScramCredentialUpsertion", 5, s_239_f};
+static const struct kc_struct s_239 = {"ScramCredentialUpsertion", 240, 5, s_239_f};
 static const struct kc_field s_240_f[] = {
-	{"Deletions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_238},
-	{"Upsertions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_239},
+	{"Deletions", KCN_Deletions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_238},
+	{"Upsertions", KCN_Upsertions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_239},
 };
-static const struct kc_struct s_240 = {"AlterUserScramCredentialsRequest", 2, s_240_f};
+static const struct kc_struct s_240 = {"AlterUserScramCredentialsRequest", 241, 2, s_240_f};
 static const struct kc_field s_241_f[] = {
-	{"User", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"User", KCN_User, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_241 = {"AlterUserScramCredentialsResult", 3, s_241_f};
+static const struct kc_struct s_241 = {"AlterUserScramCredentialsResult", 242, 3, s_241_f};
 static const struct kc_field s_242_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_241},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_241},
 };
-static const struct kc_struct s_242 = {"AlterUserScramCredentialsResponse", 2, s_242_f};
+static const struct kc_struct s_242 = {"AlterUserScramCredentialsResponse", 243, 2, s_242_f};
 static const struct kc_field s_243_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ReplicaEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ReplicaDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastOffsetEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PreVote", KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ReplicaEpoch", KCN_ReplicaEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ReplicaDirectoryId", KCN_ReplicaDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastOffsetEpoch", KCN_LastOffsetEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastOffset", KCN_LastOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PreVote", KCN_PreVote, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_243 = {"PartitionData", 8, s_243_f};
+static const struct kc_struct s_243 = {"PartitionData", 244, 8, s_243_f};
 static const struct kc_field s_244_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_243},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_243},
 };
-static const struct kc_struct s_244 = {"TopicData", 2, s_244_f};
+static const struct kc_struct s_244 = {"TopicData", 245, 2, s_244_f};
 static const struct kc_field s_245_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"VoterId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_244},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_244},
 };
-static const struct kc_struct s_245 = {"VoteRequest", 3, s_245_f};
+static const struct kc_struct s_245 = {"VoteRequest", 246, 3, s_245_f};
 static const struct kc_field s_246_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoteGranted", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoteGranted", KCN_VoteGranted, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_246 = {"PartitionData", 5, s_246_f};
+static const struct kc_struct s_246 = {"PartitionData", 247, 5, s_246_f};
 static const struct kc_field s_247_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_246},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_246},
 };
-static const struct kc_struct s_247 = {"TopicData", 2, s_247_f};
+static const struct kc_struct s_247 = {"TopicData", 248, 2, s_247_f};
 static const struct kc_field s_248_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_248 = {"NodeEndpoint", 3, s_248_f};
+static const struct kc_struct s_248 = {"NodeEndpoint", 249, 3, s_248_f};
 static const struct kc_field s_249_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_247},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, &s_248},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_247},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, &s_248},
 };
-static const struct kc_struct s_249 = {"VoteResponse", 3, s_249_f};
+static const struct kc_struct s_249 = {"VoteResponse", 250, 3, s_249_f};
 static const struct kc_field s_250_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_250 = {"PartitionData", 4, s_250_f};
+static const struct kc_struct s_250 = {"PartitionData", 251, 4, s_250_f};
 static const struct kc_field s_251_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_250},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_250},
 };
-static const struct kc_struct s_251 = {"TopicData", 2, s_251_f};
+static const struct kc_struct s_251 = {"TopicData", 252, 2, s_251_f};
 static const struct kc_field s_252_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_252 = {"LeaderEndpoint", 3, s_252_f};
+static const struct kc_struct s_252 = {"LeaderEndpoint", 253, 3, s_252_f};
 static const struct kc_field s_253_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, "null", 0, NULL},
-	{"VoterId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_251},
-	{"LeaderEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_252},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, "null", 0, NULL},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_251},
+	{"LeaderEndpoints", KCN_LeaderEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_252},
 };
-static const struct kc_struct s_253 = {"BeginQuorumEpochRequest", 4, s_253_f};
+static const struct kc_struct s_253 = {"BeginQuorumEpochRequest", 254, 4, s_253_f};
 static const struct kc_field s_254_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_254 = {"PartitionData", 4, s_254_f};
+static const struct kc_struct s_254 = {"PartitionData", 255, 4, s_254_f};
 static const struct kc_field s_255_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_254},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_254},
 };
-static const struct kc_struct s_255 = {"TopicData", 2, s_255_f};
+static const struct kc_struct s_255 = {"TopicData", 256, 2, s_255_f};
 static const struct kc_field s_256_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_256 = {"NodeEndpoint", 3, s_256_f};
+static const struct kc_struct s_256 = {"NodeEndpoint", 257, 3, s_256_f};
 static const struct kc_field s_257_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_255},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {1, 32767}, NULL, 0, &s_256},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_255},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {1, 32767}, NULL, 0, &s_256},
 };
-static const struct kc_struct s_257 = {"BeginQuorumEpochResponse", 3, s_257_f};
+static const struct kc_struct s_257 = {"BeginQuorumEpochResponse", 258, 3, s_257_f};
 static const struct kc_field s_258_f[] = {
-	{"CandidateId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"CandidateDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"CandidateId", KCN_CandidateId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"CandidateDirectoryId", KCN_CandidateDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_258 = {"ReplicaInfo", 2, s_258_f};
+static const struct kc_struct s_258 = {"ReplicaInfo", 259, 2, s_258_f};
 static const struct kc_field s_259_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"PreferredSuccessors", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"PreferredCandidates", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_258},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"PreferredSuccessors", KCN_PreferredSuccessors, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"PreferredCandidates", KCN_PreferredCandidates, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_258},
 };
-static const struct kc_struct s_259 = {"PartitionData", 5, s_259_f};
+static const struct kc_struct s_259 = {"PartitionData", 260, 5, s_259_f};
 static const struct kc_field s_260_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_259},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_259},
 };
-static const struct kc_struct s_260 = {"TopicData", 2, s_260_f};
+static const struct kc_struct s_260 = {"TopicData", 261, 2, s_260_f};
 static const struct kc_field s_261_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, "null", 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_260},
-	{"LeaderEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_252},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 32767}, "null", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_260},
+	{"LeaderEndpoints", KCN_LeaderEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_252},
 };
-static const struct kc_struct s_261 = {"EndQuorumEpochRequest", 3, s_261_f};
+static const struct kc_struct s_261 = {"EndQuorumEpochRequest", 262, 3, s_261_f};
 static const struct kc_field s_262_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_255},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {1, 32767}, NULL, 0, &s_256},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, &s_255},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {1, 32767}, NULL, 0, &s_256},
 };
-static const struct kc_struct s_262 = {"EndQuorumEpochResponse", 3, s_262_f};
+static const struct kc_struct s_262 = {"EndQuorumEpochResponse", 263, 3, s_262_f};
 static const struct kc_field s_263_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_263 = {"PartitionData", 1, s_263_f};
+static const struct kc_struct s_263 = {"PartitionData", 264, 1, s_263_f};
 static const struct kc_field s_264_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_263},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_263},
 };
-static const struct kc_struct s_264 = {"TopicData", 2, s_264_f};
+static const struct kc_struct s_264 = {"TopicData", 265, 2, s_264_f};
 static const struct kc_field s_265_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_264},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_264},
 };
-static const struct kc_struct s_265 = {"DescribeQuorumRequest", 1, s_265_f};
+static const struct kc_struct s_265 = {"DescribeQuorumRequest", 266, 1, s_265_f};
 static const struct kc_field s_266_f[] = {
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ReplicaDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LogEndOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastFetchTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"LastCaughtUpTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ReplicaDirectoryId", KCN_ReplicaDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LogEndOffset", KCN_LogEndOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastFetchTimestamp", KCN_LastFetchTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"LastCaughtUpTimestamp", KCN_LastCaughtUpTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_266 = {"ReplicaState", 5, s_266_f};
+static const struct kc_struct s_266 = {"ReplicaState", 267, 5, s_266_f};
 static const struct kc_field s_267_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"HighWatermark", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CurrentVoters", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_266},
-	{"Observers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_266},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"HighWatermark", KCN_HighWatermark, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CurrentVoters", KCN_CurrentVoters, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_266},
+	{"Observers", KCN_Observers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_266},
 };
-static const struct kc_struct s_267 = {"PartitionData", 8, s_267_f};
+static const struct kc_struct s_267 = {"PartitionData", 268, 8, s_267_f};
 static const struct kc_field s_268_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_267},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_267},
 };
-static const struct kc_struct s_268 = {"TopicData", 2, s_268_f};
+static const struct kc_struct s_268 = {"TopicData", 269, 2, s_268_f};
 static const struct kc_field s_269_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_269 = {"Listener", 3, s_269_f};
+static const struct kc_struct s_269 = {"Listener", 270, 3, s_269_f};
 static const struct kc_field s_270_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Listeners", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_269},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Listeners", KCN_Listeners, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_269},
 };
-static const struct kc_struct s_270 = {"Node", 2, s_270_f};
+static const struct kc_struct s_270 = {"Node", 271, 2, s_270_f};
 static const struct kc_field s_271_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_268},
-	{"Nodes", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_270},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_268},
+	{"Nodes", KCN_Nodes, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_270},
 };
-static const struct kc_struct s_271 = {"DescribeQuorumResponse", 4, s_271_f};
+static const struct kc_struct s_271 = {"DescribeQuorumResponse", 272, 4, s_271_f};
 static const struct kc_field s_272_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerEpoch", KCN_BrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_272 = {"BrokerState", 2, s_272_f};
+static const struct kc_struct s_272 = {"BrokerState", 273, 2, s_272_f};
 static const struct kc_field s_273_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"NewIsr", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 2}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"NewIsrWithEpochs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_272},
-	{"LeaderRecoveryState", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
-	{"PartitionEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"NewIsr", KCN_NewIsr, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 2}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"NewIsrWithEpochs", KCN_NewIsrWithEpochs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_272},
+	{"LeaderRecoveryState", KCN_LeaderRecoveryState, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
+	{"PartitionEpoch", KCN_PartitionEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_273 = {"PartitionData", 6, s_273_f};
+static const struct kc_struct s_273 = {"PartitionData", 274, 6, s_273_f};
 static const struct kc_field s_274_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_273},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_273},
 };
-static const struct kc_struct s_274 = {"TopicData", 2, s_274_f};
+static const struct kc_struct s_274 = {"TopicData", 275, 2, s_274_f};
 static const struct kc_field s_275_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_274},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerEpoch", KCN_BrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_274},
 };
-static const struct kc_struct s_275 = {"AlterPartitionRequest", 3, s_275_f};
+static const struct kc_struct s_275 = {"AlterPartitionRequest", 276, 3, s_275_f};
 static const struct kc_field s_276_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Isr", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderRecoveryState", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
-	{"PartitionEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Isr", KCN_Isr, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderRecoveryState", KCN_LeaderRecoveryState, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
+	{"PartitionEpoch", KCN_PartitionEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_276 = {"PartitionData", 7, s_276_f};
+static const struct kc_struct s_276 = {"PartitionData", 277, 7, s_276_f};
 static const struct kc_field s_277_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_276},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_276},
 };
-static const struct kc_struct s_277 = {"TopicData", 2, s_277_f};
+static const struct kc_struct s_277 = {"TopicData", 278, 2, s_277_f};
 static const struct kc_field s_278_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_277},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_277},
 };
-static const struct kc_struct s_278 = {"AlterPartitionResponse", 3, s_278_f};
+static const struct kc_struct s_278 = {"AlterPartitionResponse", 279, 3, s_278_f};
 static const struct kc_field s_279_f[] = {
-	{"Feature", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MaxVersionLevel", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AllowDowngrade", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"UpgradeType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "1", 1, NULL},
+	{"Feature", KCN_Feature, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MaxVersionLevel", KCN_MaxVersionLevel, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AllowDowngrade", KCN_AllowDowngrade, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"UpgradeType", KCN_UpgradeType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "1", 1, NULL},
 };
-static const struct kc_struct s_279 = {"FeatureUpdateKey", 4, s_279_f};
+static const struct kc_struct s_279 = {"FeatureUpdateKey", 280, 4, s_279_f};
 static const struct kc_field s_280_f[] = {
-	{"timeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "60000", 60000, NULL},
-	{"FeatureUpdates", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_279},
-	{"ValidateOnly", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"timeoutMs", KCN_timeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "60000", 60000, NULL},
+	{"FeatureUpdates", KCN_FeatureUpdates, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_279},
+	{"ValidateOnly", KCN_ValidateOnly, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_280 = {"UpdateFeaturesRequest", 3, s_280_f};
+static const struct kc_struct s_280 = {"UpdateFeaturesRequest", 281, 3, s_280_f};
 static const struct kc_field s_281_f[] = {
-	{"Feature", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Feature", KCN_Feature, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_281 = {"UpdatableFeatureResult", 3, s_281_f};
+static const struct kc_struct s_281 = {"UpdatableFeatureResult", 282, 3, s_281_f};
 static const struct kc_field s_282_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 1}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_281},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 1}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_281},
 };
-static const struct kc_struct s_282 = {"UpdateFeaturesResponse", 4, s_282_f};
+static const struct kc_struct s_282 = {"UpdateFeaturesResponse", 283, 4, s_282_f};
 static const struct kc_field s_283_f[] = {
-	{"RequestData", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RequestPrincipal", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientHostAddress", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RequestData", KCN_RequestData, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RequestPrincipal", KCN_RequestPrincipal, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientHostAddress", KCN_ClientHostAddress, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_283 = {"EnvelopeRequest", 3, s_283_f};
+static const struct kc_struct s_283 = {"EnvelopeRequest", 284, 3, s_283_f};
 static const struct kc_field s_284_f[] = {
-	{"ResponseData", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ResponseData", KCN_ResponseData, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_284 = {"EnvelopeResponse", 2, s_284_f};
+static const struct kc_struct s_284 = {"EnvelopeResponse", 285, 2, s_284_f};
 static const struct kc_field s_285_f[] = {
-	{"EndOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Epoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"EndOffset", KCN_EndOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Epoch", KCN_Epoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_285 = {"SnapshotId", 2, s_285_f};
+static const struct kc_struct s_285 = {"SnapshotId", 286, 2, s_285_f};
 static const struct kc_field s_286_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CurrentLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SnapshotId", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_285},
-	{"Position", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ReplicaDirectoryId", KC_UUID, 0, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CurrentLeaderEpoch", KCN_CurrentLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SnapshotId", KCN_SnapshotId, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_285},
+	{"Position", KCN_Position, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ReplicaDirectoryId", KCN_ReplicaDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_286 = {"PartitionSnapshot", 5, s_286_f};
+static const struct kc_struct s_286 = {"PartitionSnapshot", 287, 5, s_286_f};
 static const struct kc_field s_287_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_286},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_286},
 };
-static const struct kc_struct s_287 = {"TopicSnapshot", 2, s_287_f};
+static const struct kc_struct s_287 = {"TopicSnapshot", 288, 2, s_287_f};
 static const struct kc_field s_288_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, 0, {0, 32767}, {0, 32767}, {0, 32767}, {0, 32767}, "null", 0, NULL},
-	{"ReplicaId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"MaxBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "2147483647", 2147483647, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_287},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, 0, {0, 32767}, {0, 32767}, {0, 32767}, {0, 32767}, "null", 0, NULL},
+	{"ReplicaId", KCN_ReplicaId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"MaxBytes", KCN_MaxBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "2147483647", 2147483647, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_287},
 };
-static const struct kc_struct s_288 = {"FetchSnapshotRequest", 4, s_288_f};
+static const struct kc_struct s_288 = {"FetchSnapshotRequest", 289, 4, s_288_f};
 static const struct kc_field s_289_f[] = {
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_289 = {"LeaderIdAndEpoch", 2, s_289_f};
+static const struct kc_struct s_289 = {"LeaderIdAndEpoch", 290, 2, s_289_f};
 static const struct kc_field s_290_f[] = {
-	{"Index", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SnapshotId", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_285},
-	{"CurrentLeader", KC_STRUCT, 0, KC_ENT_NONE, 0, {0, 32767}, {1, 0}, {0, 32767}, {0, 32767}, NULL, 0, &s_289},
-	{"Size", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Position", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"UnalignedRecords", KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Index", KCN_Index, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SnapshotId", KCN_SnapshotId, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_285},
+	{"CurrentLeader", KCN_CurrentLeader, 0, KC_STRUCT, 0, KC_ENT_NONE, 0, {0, 32767}, {1, 0}, {0, 32767}, {0, 32767}, NULL, 0, &s_289},
+	{"Size", KCN_Size, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Position", KCN_Position, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"UnalignedRecords", KCN_UnalignedRecords, 0, KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_290 = {"PartitionSnapshot", 7, s_290_f};
+static const struct kc_struct s_290 = {"PartitionSnapshot", 291, 7, s_290_f};
 static const struct kc_field s_291_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_290},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_290},
 };
-static const struct kc_struct s_291 = {"TopicSnapshot", 2, s_291_f};
+static const struct kc_struct s_291 = {"TopicSnapshot", 292, 2, s_291_f};
 static const struct kc_field s_292_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_291},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, &s_248},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_291},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, &s_248},
 };
-static const struct kc_struct s_292 = {"FetchSnapshotResponse", 4, s_292_f};
+static const struct kc_struct s_292 = {"FetchSnapshotResponse", 293, 4, s_292_f};
 static const struct kc_field s_293_f[] = {
-	{"IncludeClusterAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"EndpointType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "1", 1, NULL},
-	{"IncludeFencedBrokers", KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncludeClusterAuthorizedOperations", KCN_IncludeClusterAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"EndpointType", KCN_EndpointType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "1", 1, NULL},
+	{"IncludeFencedBrokers", KCN_IncludeFencedBrokers, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_293 = {"DescribeClusterRequest", 3, s_293_f};
+static const struct kc_struct s_293 = {"DescribeClusterRequest", 294, 3, s_293_f};
 static const struct kc_field s_294_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Rack", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"IsFenced", KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Rack", KCN_Rack, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"IsFenced", KCN_IsFenced, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_294 = {"DescribeClusterBroker", 5, s_294_f};
+static const struct kc_struct s_294 = {"DescribeClusterBroker", 295, 5, s_294_f};
 static const struct kc_field s_295_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"EndpointType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "1", 1, NULL},
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ControllerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Brokers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_294},
-	{"ClusterAuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"EndpointType", KCN_EndpointType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "1", 1, NULL},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ControllerId", KCN_ControllerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Brokers", KCN_Brokers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_294},
+	{"ClusterAuthorizedOperations", KCN_ClusterAuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
 };
-static const struct kc_struct s_295 = {"DescribeClusterResponse", 8, s_295_f};
+static const struct kc_struct s_295 = {"DescribeClusterResponse", 296, 8, s_295_f};
 static const struct kc_field s_296_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PartitionIndexes", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndexes", KCN_PartitionIndexes, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_296 = {"TopicRequest", 2, s_296_f};
+static const struct kc_struct s_296 = {"TopicRequest", 297, 2, s_296_f};
 static const struct kc_field s_297_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_296},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_296},
 };
-static const struct kc_struct s_297 = {"DescribeProducersRequest", 1, s_297_f};
+static const struct kc_struct s_297 = {"DescribeProducersRequest", 298, 1, s_297_f};
 static const struct kc_field s_298_f[] = {
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastSequence", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"LastTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"CoordinatorEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CurrentTxnStartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastSequence", KCN_LastSequence, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"LastTimestamp", KCN_LastTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"CoordinatorEpoch", KCN_CoordinatorEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CurrentTxnStartOffset", KCN_CurrentTxnStartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_298 = {"ProducerState", 6, s_298_f};
+static const struct kc_struct s_298 = {"ProducerState", 299, 6, s_298_f};
 static const struct kc_field s_299_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"ActiveProducers", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_298},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"ActiveProducers", KCN_ActiveProducers, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_298},
 };
-static const struct kc_struct s_299 = {"PartitionResponse", 4, s_299_f};
+static const struct kc_struct s_299 = {"PartitionResponse", 300, 4, s_299_f};
 static const struct kc_field s_300_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_299},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_299},
 };
-static const struct kc_struct s_300 = {"TopicResponse", 2, s_300_f};
+static const struct kc_struct s_300 = {"TopicResponse", 301, 2, s_300_f};
 static const struct kc_field s_301_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_300},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_300},
 };
-static const struct kc_struct s_301 = {"DescribeProducersResponse", 2, s_301_f};
+static const struct kc_struct s_301 = {"DescribeProducersResponse", 302, 2, s_301_f};
 static const struct kc_field s_302_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SecurityProtocol", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SecurityProtocol", KCN_SecurityProtocol, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_302 = {"Listener", 4, s_302_f};
+static const struct kc_struct s_302 = {"Listener", 303, 4, s_302_f};
 static const struct kc_field s_303_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MinSupportedVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MaxSupportedVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MinSupportedVersion", KCN_MinSupportedVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MaxSupportedVersion", KCN_MaxSupportedVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_303 = {"Feature", 3, s_303_f};
+static const struct kc_struct s_303 = {"Feature", 304, 3, s_303_f};
 static const struct kc_field s_304_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IncarnationId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Listeners", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_302},
-	{"Features", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_303},
-	{"Rack", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IsMigratingZkBroker", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
-	{"LogDirs", KC_ARRAY, KC_UUID, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PreviousBrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncarnationId", KCN_IncarnationId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Listeners", KCN_Listeners, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_302},
+	{"Features", KCN_Features, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_303},
+	{"Rack", KCN_Rack, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IsMigratingZkBroker", KCN_IsMigratingZkBroker, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"LogDirs", KCN_LogDirs, 0, KC_ARRAY, KC_UUID, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PreviousBrokerEpoch", KCN_PreviousBrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {3, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_304 = {"BrokerRegistrationRequest", 9, s_304_f};
+static const struct kc_struct s_304 = {"BrokerRegistrationRequest", 305, 9, s_304_f};
 static const struct kc_field s_305_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerEpoch", KCN_BrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_305 = {"BrokerRegistrationResponse", 3, s_305_f};
+static const struct kc_struct s_305 = {"BrokerRegistrationResponse", 306, 3, s_305_f};
 static const struct kc_field s_306_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"CurrentMetadataOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"WantFence", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"WantShutDown", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"OfflineLogDirs", KC_ARRAY, KC_UUID, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, NULL},
-	{"CordonedLogDirs", KC_ARRAY, KC_UUID, KC_ENT_NONE, 1, {2, 32767}, {2, 32767}, {2, 32767}, {0, 32767}, "null", 0, NULL},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerEpoch", KCN_BrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"CurrentMetadataOffset", KCN_CurrentMetadataOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"WantFence", KCN_WantFence, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"WantShutDown", KCN_WantShutDown, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"OfflineLogDirs", KCN_OfflineLogDirs, 0, KC_ARRAY, KC_UUID, KC_ENT_NONE, 0, {1, 32767}, {1, 0}, {1, 32767}, {0, 32767}, NULL, 0, NULL},
+	{"CordonedLogDirs", KCN_CordonedLogDirs, 0, KC_ARRAY, KC_UUID, KC_ENT_NONE, 1, {2, 32767}, {2, 32767}, {2, 32767}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_306 = {"BrokerHeartbeatRequest", 7, s_306_f};
+static const struct kc_struct s_306 = {"BrokerHeartbeatRequest", 307, 7, s_306_f};
 static const struct kc_field s_307_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IsCaughtUp", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
-	{"IsFenced", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
-	{"ShouldShutDown", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IsCaughtUp", KCN_IsCaughtUp, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"IsFenced", KCN_IsFenced, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
+	{"ShouldShutDown", KCN_ShouldShutDown, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_307 = {"BrokerHeartbeatResponse", 5, s_307_f};
+static const struct kc_struct s_307 = {"BrokerHeartbeatResponse", 308, 5, s_307_f};
 static const struct kc_field s_308_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_308 = {"UnregisterBrokerRequest", 1, s_308_f};
+static const struct kc_struct s_308 = {"UnregisterBrokerRequest", 309, 1, s_308_f};
 static const struct kc_field s_309_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_309 = {"UnregisterBrokerResponse", 3, s_309_f};
+static const struct kc_struct s_309 = {"UnregisterBrokerResponse", 310, 3, s_309_f};
 static const struct kc_field s_310_f[] = {
-	{"TransactionalIds", KC_ARRAY, KC_STRING, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionalIds", KCN_TransactionalIds, 0, KC_ARRAY, KC_STRING, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_310 = {"DescribeTransactionsRequest", 1, s_310_f};
+static const struct kc_struct s_310 = {"DescribeTransactionsRequest", 311, 1, s_310_f};
 static const struct kc_field s_311_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_311 = {"TopicData", 2, s_311_f};
+static const struct kc_struct s_311 = {"TopicData", 312, 2, s_311_f};
 static const struct kc_field s_312_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionState", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionStartTimeMs", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerEpoch", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_311},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionState", KCN_TransactionState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionTimeoutMs", KCN_TransactionTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionStartTimeMs", KCN_TransactionStartTimeMs, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerEpoch", KCN_ProducerEpoch, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_311},
 };
-static const struct kc_struct s_312 = {"TransactionState", 8, s_312_f};
+static const struct kc_struct s_312 = {"TransactionState", 313, 8, s_312_f};
 static const struct kc_field s_313_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionStates", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_312},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionStates", KCN_TransactionStates, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_312},
 };
-static const struct kc_struct s_313 = {"DescribeTransactionsResponse", 2, s_313_f};
+static const struct kc_struct s_313 = {"DescribeTransactionsResponse", 314, 2, s_313_f};
 static const struct kc_field s_314_f[] = {
-	{"StateFilters", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerIdFilters", KC_ARRAY, KC_INT64, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DurationFilter", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"TransactionalIdPattern", KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"StateFilters", KCN_StateFilters, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerIdFilters", KCN_ProducerIdFilters, 0, KC_ARRAY, KC_INT64, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DurationFilter", KCN_DurationFilter, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"TransactionalIdPattern", KCN_TransactionalIdPattern, 0, KC_STRING, 0, KC_ENT_NONE, -1, {2, 32767}, {2, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_314 = {"ListTransactionsRequest", 4, s_314_f};
+static const struct kc_struct s_314 = {"ListTransactionsRequest", 315, 4, s_314_f};
 static const struct kc_field s_315_f[] = {
-	{"TransactionalId", KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerId", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionState", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionalId", KCN_TransactionalId, 0, KC_STRING, 0, KC_ENT_TXN_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionState", KCN_TransactionState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_315 = {"TransactionState", 3, s_315_f};
+static const struct kc_struct s_315 = {"TransactionState", 316, 3, s_315_f};
 static const struct kc_field s_316_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"UnknownStateFilters", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TransactionStates", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_315},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"UnknownStateFilters", KCN_UnknownStateFilters, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TransactionStates", KCN_TransactionStates, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_315},
 };
-static const struct kc_struct s_316 = {"ListTransactionsResponse", 4, s_316_f};
+static const struct kc_struct s_316 = {"ListTransactionsResponse", 317, 4, s_316_f};
 static const struct kc_field s_317_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerEpoch", KCN_BrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_317 = {"AllocateProducerIdsRequest", 2, s_317_f};
+static const struct kc_struct s_317 = {"AllocateProducerIdsRequest", 318, 2, s_317_f};
 static const struct kc_field s_318_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerIdStart", KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProducerIdLen", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerIdStart", KCN_ProducerIdStart, 0, KC_INT64, 0, KC_ENT_PRODUCER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProducerIdLen", KCN_ProducerIdLen, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_318 = {"AllocateProducerIdsResponse", 4, s_318_f};
+static const struct kc_struct s_318 = {"AllocateProducerIdsResponse", 319, 4, s_318_f};
 static const struct kc_field s_319_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_319 = {"TopicPartitions", 2, s_319_f};
+static const struct kc_struct s_319 = {"TopicPartitions", 320, 2, s_319_f};
 static const struct kc_field s_320_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"InstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"RebalanceTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"SubscribedTopicNames", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"SubscribedTopicRegex", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"ServerAssignor", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"TopicPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_319},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"InstanceId", KCN_InstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"RebalanceTimeoutMs", KCN_RebalanceTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"SubscribedTopicNames", KCN_SubscribedTopicNames, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"SubscribedTopicRegex", KCN_SubscribedTopicRegex, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"ServerAssignor", KCN_ServerAssignor, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"TopicPartitions", KCN_TopicPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_319},
 };
-static const struct kc_struct s_320 = {"ConsumerGroupHeartbeatRequest", 10, s_320_f};
+static const struct kc_struct s_320 = {"ConsumerGroupHeartbeatRequest", 321, 10, s_320_f};
 static const struct kc_field s_321_f[] = {
-	{"TopicPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_319},
+	{"TopicPartitions", KCN_TopicPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_319},
 };
-static const struct kc_struct s_321 = {"Assignment", 1, s_321_f};
+static const struct kc_struct s_321 = {"Assignment", 322, 1, s_321_f};
 static const struct kc_field s_322_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"HeartbeatIntervalMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Assignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_321},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"HeartbeatIntervalMs", KCN_HeartbeatIntervalMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Assignment", KCN_Assignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_321},
 };
-static const struct kc_struct s_322 = {"ConsumerGroupHeartbeatResponse", 7, s_322_f};
+static const struct kc_struct s_322 = {"ConsumerGroupHeartbeatResponse", 323, 7, s_322_f};
 static const struct kc_field s_323_f[] = {
-	{"GroupIds", KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IncludeAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupIds", KCN_GroupIds, 0, KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncludeAuthorizedOperations", KCN_IncludeAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_323 = {"ConsumerGroupDescribeRequest", 2, s_323_f};
+static const struct kc_struct s_323 = {"ConsumerGroupDescribeRequest", 324, 2, s_323_f};
 static const struct kc_field s_324_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_324 = {"TopicPartitions", 3, s_324_f};
+static const struct kc_struct s_324 = {"TopicPartitions", 325, 3, s_324_f};
 static const struct kc_field s_325_f[] = {
-	{"TopicPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_324},
+	{"TopicPartitions", KCN_TopicPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_324},
 };
-static const struct kc_struct s_325 = {"Assignment", 1, s_325_f};
+static const struct kc_struct s_325 = {"Assignment", 326, 1, s_325_f};
 static const struct kc_field s_326_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"InstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientHost", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SubscribedTopicNames", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SubscribedTopicRegex", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"Assignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_325},
-	{"TargetAssignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_325},
-	{"MemberType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"InstanceId", KCN_InstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientId", KCN_ClientId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientHost", KCN_ClientHost, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubscribedTopicNames", KCN_SubscribedTopicNames, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubscribedTopicRegex", KCN_SubscribedTopicRegex, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"Assignment", KCN_Assignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_325},
+	{"TargetAssignment", KCN_TargetAssignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_325},
+	{"MemberType", KCN_MemberType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_326 = {"Member", 11, s_326_f};
+static const struct kc_struct s_326 = {"Member", 327, 11, s_326_f};
 static const struct kc_field s_327_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"GroupState", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"GroupEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AssignmentEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AssignorName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_326},
-	{"AuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupState", KCN_GroupState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupEpoch", KCN_GroupEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AssignmentEpoch", KCN_AssignmentEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AssignorName", KCN_AssignorName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_326},
+	{"AuthorizedOperations", KCN_AuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
 };
-static const struct kc_struct s_327 = {"DescribedGroup", 9, s_327_f};
+static const struct kc_struct s_327 = {"DescribedGroup", 328, 9, s_327_f};
 static const struct kc_field s_328_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_327},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_327},
 };
-static const struct kc_struct s_328 = {"ConsumerGroupDescribeResponse", 2, s_328_f};
+static const struct kc_struct s_328 = {"ConsumerGroupDescribeResponse", 329, 2, s_328_f};
 static const struct kc_field s_329_f[] = {
-	{"ControllerId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IncarnationId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ZkMigrationReady", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Listeners", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_302},
-	{"Features", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_303},
+	{"ControllerId", KCN_ControllerId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncarnationId", KCN_IncarnationId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ZkMigrationReady", KCN_ZkMigrationReady, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Listeners", KCN_Listeners, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_302},
+	{"Features", KCN_Features, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_303},
 };
-static const struct kc_struct s_329 = {"ControllerRegistrationRequest", 5, s_329_f};
+static const struct kc_struct s_329 = {"ControllerRegistrationRequest", 330, 5, s_329_f};
 static const struct kc_field s_330_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_330 = {"ControllerRegistrationResponse", 3, s_330_f};
+static const struct kc_struct s_330 = {"ControllerRegistrationResponse", 331, 3, s_330_f};
 static const struct kc_field s_331_f[] = {
-	{"ClientInstanceId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientInstanceId", KCN_ClientInstanceId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_331 = {"GetTelemetrySubscriptionsRequest", 1, s_331_f};
+static const struct kc_struct s_331 = {"GetTelemetrySubscriptionsRequest", 332, 1, s_331_f};
 static const struct kc_field s_332_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientInstanceId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SubscriptionId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcceptedCompressionTypes", KC_ARRAY, KC_INT8, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PushIntervalMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TelemetryMaxBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DeltaTemporality", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RequestedMetrics", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientInstanceId", KCN_ClientInstanceId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubscriptionId", KCN_SubscriptionId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcceptedCompressionTypes", KCN_AcceptedCompressionTypes, 0, KC_ARRAY, KC_INT8, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PushIntervalMs", KCN_PushIntervalMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TelemetryMaxBytes", KCN_TelemetryMaxBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DeltaTemporality", KCN_DeltaTemporality, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RequestedMetrics", KCN_RequestedMetrics, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_332 = {"GetTelemetrySubscriptionsResponse", 9, s_332_f};
+static const struct kc_struct s_332 = {"GetTelemetrySubscriptionsResponse", 333, 9, s_332_f};
 static const struct kc_field s_333_f[] = {
-	{"ClientInstanceId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SubscriptionId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Terminating", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CompressionType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Metrics", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientInstanceId", KCN_ClientInstanceId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubscriptionId", KCN_SubscriptionId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Terminating", KCN_Terminating, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CompressionType", KCN_CompressionType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Metrics", KCN_Metrics, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_333 = {"PushTelemetryRequest", 5, s_333_f};
+static const struct kc_struct s_333 = {"PushTelemetryRequest", 334, 5, s_333_f};
 static const struct kc_field s_334_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_334 = {"PushTelemetryResponse", 2, s_334_f};
+static const struct kc_struct s_334 = {"PushTelemetryResponse", 335, 2, s_334_f};
 static const struct kc_field s_335_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_263},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_263},
 };
-static const struct kc_struct s_335 = {"TopicData", 2, s_335_f};
+static const struct kc_struct s_335 = {"TopicData", 336, 2, s_335_f};
 static const struct kc_field s_336_f[] = {
-	{"Id", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_335},
+	{"Id", KCN_Id, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_335},
 };
-static const struct kc_struct s_336 = {"DirectoryData", 2, s_336_f};
+static const struct kc_struct s_336 = {"DirectoryData", 337, 2, s_336_f};
 static const struct kc_field s_337_f[] = {
-	{"BrokerId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BrokerEpoch", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Directories", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_336},
+	{"BrokerId", KCN_BrokerId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BrokerEpoch", KCN_BrokerEpoch, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Directories", KCN_Directories, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_336},
 };
-static const struct kc_struct s_337 = {"AssignReplicasToDirsRequest", 3, s_337_f};
+static const struct kc_struct s_337 = {"AssignReplicasToDirsRequest", 338, 3, s_337_f};
 static const struct kc_field s_338_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_338 = {"PartitionData", 2, s_338_f};
+static const struct kc_struct s_338 = {"PartitionData", 339, 2, s_338_f};
 static const struct kc_field s_339_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_338},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_338},
 };
-static const struct kc_struct s_339 = {"TopicData", 2, s_339_f};
+static const struct kc_struct s_339 = {"TopicData", 340, 2, s_339_f};
 static const struct kc_field s_340_f[] = {
-	{"Id", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_339},
+	{"Id", KCN_Id, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_339},
 };
-static const struct kc_struct s_340 = {"DirectoryData", 2, s_340_f};
+static const struct kc_struct s_340 = {"DirectoryData", 341, 2, s_340_f};
 static const struct kc_field s_341_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Directories", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_340},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Directories", KCN_Directories, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_340},
 };
-static const struct kc_struct s_341 = {"AssignReplicasToDirsResponse", 3, s_341_f};
+static const struct kc_struct s_341 = {"AssignReplicasToDirsResponse", 342, 3, s_341_f};
 static const struct kc_field s_342_f[] = {
-	{"ResourceTypes", KC_ARRAY, KC_INT8, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ResourceTypes", KCN_ResourceTypes, 0, KC_ARRAY, KC_INT8, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_342 = {"ListConfigResourcesRequest", 1, s_342_f};
+static const struct kc_struct s_342 = {"ListConfigResourcesRequest", 343, 1, s_342_f};
 static const struct kc_field s_343_f[] = {
-	{"ResourceName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ResourceType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "16", 16, NULL},
+	{"ResourceName", KCN_ResourceName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ResourceType", KCN_ResourceType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "16", 16, NULL},
 };
-static const struct kc_struct s_343 = {"ConfigResource", 2, s_343_f};
+static const struct kc_struct s_343 = {"ConfigResource", 344, 2, s_343_f};
 static const struct kc_field s_344_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ConfigResources", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_343},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ConfigResources", KCN_ConfigResources, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_343},
 };
-static const struct kc_struct s_344 = {"ListConfigResourcesResponse", 3, s_344_f};
+static const struct kc_struct s_344 = {"ListConfigResourcesResponse", 345, 3, s_344_f};
 static const struct kc_field s_345_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_345 = {"TopicRequest", 1, s_345_f};
+static const struct kc_struct s_345 = {"TopicRequest", 346, 1, s_345_f};
 static const struct kc_field s_346_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_346 = {"Cursor", 2, s_346_f};
+static const struct kc_struct s_346 = {"Cursor", 347, 2, s_346_f};
 static const struct kc_field s_347_f[] = {
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_345},
-	{"ResponsePartitionLimit", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "2000", 2000, NULL},
-	{"Cursor", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_346},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_345},
+	{"ResponsePartitionLimit", KCN_ResponsePartitionLimit, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "2000", 2000, NULL},
+	{"Cursor", KCN_Cursor, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_346},
 };
-static const struct kc_struct s_347 = {"DescribeTopicPartitionsRequest", 3, s_347_f};
+static const struct kc_struct s_347 = {"DescribeTopicPartitionsRequest", 348, 3, s_347_f};
 static const struct kc_field s_348_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"ReplicaNodes", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IsrNodes", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"EligibleLeaderReplicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"LastKnownElr", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"OfflineReplicas", KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"ReplicaNodes", KCN_ReplicaNodes, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IsrNodes", KCN_IsrNodes, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"EligibleLeaderReplicas", KCN_EligibleLeaderReplicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"LastKnownElr", KCN_LastKnownElr, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"OfflineReplicas", KCN_OfflineReplicas, 0, KC_ARRAY, KC_INT32, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_348 = {"DescribeTopicPartitionsResponsePartition", 9, s_348_f};
+static const struct kc_struct s_348 = {"DescribeTopicPartitionsResponsePartition", 349, 9, s_348_f};
 static const struct kc_field s_349_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IsInternal", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_348},
-	{"TopicAuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IsInternal", KCN_IsInternal, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_348},
+	{"TopicAuthorizedOperations", KCN_TopicAuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
 };
-static const struct kc_struct s_349 = {"DescribeTopicPartitionsResponseTopic", 6, s_349_f};
+static const struct kc_struct s_349 = {"DescribeTopicPartitionsResponseTopic", 350, 6, s_349_f};
 static const struct kc_field s_350_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_349},
-	{"NextCursor", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_346},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_349},
+	{"NextCursor", KCN_NextCursor, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_346},
 };
-static const struct kc_struct s_350 = {"DescribeTopicPartitionsResponse", 3, s_350_f};
+static const struct kc_struct s_350 = {"DescribeTopicPartitionsResponse", 351, 3, s_350_f};
 static const struct kc_field s_351_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"SubscribedTopicNames", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"SubscribedTopicNames", KCN_SubscribedTopicNames, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_351 = {"ShareGroupHeartbeatRequest", 5, s_351_f};
+static const struct kc_struct s_351 = {"ShareGroupHeartbeatRequest", 352, 5, s_351_f};
 static const struct kc_field s_352_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"HeartbeatIntervalMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Assignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_321},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"HeartbeatIntervalMs", KCN_HeartbeatIntervalMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Assignment", KCN_Assignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_321},
 };
-static const struct kc_struct s_352 = {"ShareGroupHeartbeatResponse", 7, s_352_f};
+static const struct kc_struct s_352 = {"ShareGroupHeartbeatResponse", 353, 7, s_352_f};
 static const struct kc_field s_353_f[] = {
-	{"GroupIds", KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IncludeAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupIds", KCN_GroupIds, 0, KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncludeAuthorizedOperations", KCN_IncludeAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_353 = {"ShareGroupDescribeRequest", 2, s_353_f};
+static const struct kc_struct s_353 = {"ShareGroupDescribeRequest", 354, 2, s_353_f};
 static const struct kc_field s_354_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientHost", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SubscribedTopicNames", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Assignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_325},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientId", KCN_ClientId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientHost", KCN_ClientHost, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubscribedTopicNames", KCN_SubscribedTopicNames, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Assignment", KCN_Assignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_325},
 };
-static const struct kc_struct s_354 = {"Member", 7, s_354_f};
+static const struct kc_struct s_354 = {"Member", 355, 7, s_354_f};
 static const struct kc_field s_355_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"GroupState", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"GroupEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AssignmentEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AssignorName", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_354},
-	{"AuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupState", KCN_GroupState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupEpoch", KCN_GroupEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AssignmentEpoch", KCN_AssignmentEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AssignorName", KCN_AssignorName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_354},
+	{"AuthorizedOperations", KCN_AuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
 };
-static const struct kc_struct s_355 = {"DescribedGroup", 9, s_355_f};
+static const struct kc_struct s_355 = {"DescribedGroup", 356, 9, s_355_f};
 static const struct kc_field s_356_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_355},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_355},
 };
-static const struct kc_struct s_356 = {"ShareGroupDescribeResponse", 2, s_356_f};
+static const struct kc_struct s_356 = {"ShareGroupDescribeResponse", 357, 2, s_356_f};
 static const struct kc_field s_357_f[] = {
-	{"FirstOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcknowledgeTypes", KC_ARRAY, KC_INT8, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"FirstOffset", KCN_FirstOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastOffset", KCN_LastOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcknowledgeTypes", KCN_AcknowledgeTypes, 0, KC_ARRAY, KC_INT8, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_357 = {"AcknowledgementBatch", 3, s_357_f};
+static const struct kc_struct s_357 = {"AcknowledgementBatch", 358, 3, s_357_f};
 static const struct kc_field s_358_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PartitionMaxBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcknowledgementBatches", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_357},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionMaxBytes", KCN_PartitionMaxBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcknowledgementBatches", KCN_AcknowledgementBatches, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_357},
 };
-static const struct kc_struct s_358 = {"FetchPartition", 3, s_358_f};
+static const struct kc_struct s_358 = {"FetchPartition", 359, 3, s_358_f};
 static const struct kc_field s_359_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_358},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_358},
 };
-static const struct kc_struct s_359 = {"FetchTopic", 2, s_359_f};
+static const struct kc_struct s_359 = {"FetchTopic", 360, 2, s_359_f};
 static const struct kc_field s_360_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_360 = {"ForgottenTopic", 2, s_360_f};
+static const struct kc_struct s_360 = {"ForgottenTopic", 361, 2, s_360_f};
 static const struct kc_field s_361_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ShareSessionEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MaxWaitMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MinBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MaxBytes", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "2147483647", 2147483647, NULL},
-	{"MaxRecords", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"BatchSize", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ShareAcquireMode", KC_INT8, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
-	{"IsRenewAck", KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_359},
-	{"ForgottenTopicsData", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_360},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ShareSessionEpoch", KCN_ShareSessionEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MaxWaitMs", KCN_MaxWaitMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MinBytes", KCN_MinBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MaxBytes", KCN_MaxBytes, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "2147483647", 2147483647, NULL},
+	{"MaxRecords", KCN_MaxRecords, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"BatchSize", KCN_BatchSize, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ShareAcquireMode", KCN_ShareAcquireMode, 0, KC_INT8, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
+	{"IsRenewAck", KCN_IsRenewAck, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_359},
+	{"ForgottenTopicsData", KCN_ForgottenTopicsData, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_360},
 };
-static const struct kc_struct s_361 = {"ShareFetchRequest", 12, s_361_f};
+static const struct kc_struct s_361 = {"ShareFetchRequest", 362, 12, s_361_f};
 static const struct kc_field s_362_f[] = {
-	{"LeaderId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_362 = {"LeaderIdAndEpoch", 2, s_362_f};
+static const struct kc_struct s_362 = {"LeaderIdAndEpoch", 363, 2, s_362_f};
 static const struct kc_field s_363_f[] = {
-	{"FirstOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DeliveryCount", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"FirstOffset", KCN_FirstOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastOffset", KCN_LastOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DeliveryCount", KCN_DeliveryCount, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_363 = {"AcquiredRecords", 3, s_363_f};
+static const struct kc_struct s_363 = {"AcquiredRecords", 364, 3, s_363_f};
 static const struct kc_field s_364_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"AcknowledgeErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcknowledgeErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"CurrentLeader", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_362},
-	{"Records", KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcquiredRecords", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_363},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"AcknowledgeErrorCode", KCN_AcknowledgeErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcknowledgeErrorMessage", KCN_AcknowledgeErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"CurrentLeader", KCN_CurrentLeader, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_362},
+	{"Records", KCN_Records, 0, KC_RECORDS, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcquiredRecords", KCN_AcquiredRecords, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_363},
 };
-static const struct kc_struct s_364 = {"PartitionData", 8, s_364_f};
+static const struct kc_struct s_364 = {"PartitionData", 365, 8, s_364_f};
 static const struct kc_field s_365_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_364},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_364},
 };
-static const struct kc_struct s_365 = {"ShareFetchableTopicResponse", 2, s_365_f};
+static const struct kc_struct s_365 = {"ShareFetchableTopicResponse", 366, 2, s_365_f};
 static const struct kc_field s_366_f[] = {
-	{"NodeId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Rack", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"NodeId", KCN_NodeId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Rack", KCN_Rack, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_366 = {"NodeEndpoint", 4, s_366_f};
+static const struct kc_struct s_366 = {"NodeEndpoint", 367, 4, s_366_f};
 static const struct kc_field s_367_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"AcquisitionLockTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_365},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_366},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"AcquisitionLockTimeoutMs", KCN_AcquisitionLockTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_365},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_366},
 };
-static const struct kc_struct s_367 = {"ShareFetchResponse", 6, s_367_f};
+static const struct kc_struct s_367 = {"ShareFetchResponse", 368, 6, s_367_f};
 static const struct kc_field s_368_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcknowledgementBatches", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_357},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcknowledgementBatches", KCN_AcknowledgementBatches, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_357},
 };
-static const struct kc_struct s_368 = {"AcknowledgePartition", 2, s_368_f};
+static const struct kc_struct s_368 = {"AcknowledgePartition", 369, 2, s_368_f};
 static const struct kc_field s_369_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_368},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_368},
 };
-static const struct kc_struct s_369 = {"AcknowledgeTopic", 2, s_369_f};
+static const struct kc_struct s_369 = {"AcknowledgeTopic", 370, 2, s_369_f};
 static const struct kc_field s_370_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ShareSessionEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IsRenewAck", KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_369},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ShareSessionEpoch", KCN_ShareSessionEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IsRenewAck", KCN_IsRenewAck, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_369},
 };
-static const struct kc_struct s_370 = {"ShareAcknowledgeRequest", 5, s_370_f};
+static const struct kc_struct s_370 = {"ShareAcknowledgeRequest", 371, 5, s_370_f};
 static const struct kc_field s_371_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"CurrentLeader", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_362},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"CurrentLeader", KCN_CurrentLeader, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_362},
 };
-static const struct kc_struct s_371 = {"PartitionData", 4, s_371_f};
+static const struct kc_struct s_371 = {"PartitionData", 372, 4, s_371_f};
 static const struct kc_field s_372_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_371},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_371},
 };
-static const struct kc_struct s_372 = {"ShareAcknowledgeTopicResponse", 2, s_372_f};
+static const struct kc_struct s_372 = {"ShareAcknowledgeTopicResponse", 373, 2, s_372_f};
 static const struct kc_field s_373_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"AcquisitionLockTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_372},
-	{"NodeEndpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_366},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"AcquisitionLockTimeoutMs", KCN_AcquisitionLockTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_372},
+	{"NodeEndpoints", KCN_NodeEndpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_366},
 };
-static const struct kc_struct s_373 = {"ShareAcknowledgeResponse", 6, s_373_f};
+static const struct kc_struct s_373 = {"ShareAcknowledgeResponse", 374, 6, s_373_f};
 static const struct kc_field s_374_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_374 = {"Listener", 3, s_374_f};
+static const struct kc_struct s_374 = {"Listener", 375, 3, s_374_f};
 static const struct kc_field s_375_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Listeners", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_374},
-	{"AckWhenCommitted", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TimeoutMs", KCN_TimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Listeners", KCN_Listeners, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_374},
+	{"AckWhenCommitted", KCN_AckWhenCommitted, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "true", 1, NULL},
 };
-static const struct kc_struct s_375 = {"AddRaftVoterRequest", 6, s_375_f};
+static const struct kc_struct s_375 = {"AddRaftVoterRequest", 376, 6, s_375_f};
 static const struct kc_field s_376_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_376 = {"AddRaftVoterResponse", 3, s_376_f};
+static const struct kc_struct s_376 = {"AddRaftVoterResponse", 377, 3, s_376_f};
 static const struct kc_field s_377_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_377 = {"RemoveRaftVoterRequest", 3, s_377_f};
+static const struct kc_struct s_377 = {"RemoveRaftVoterRequest", 378, 3, s_377_f};
 static const struct kc_field s_378_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_378 = {"RemoveRaftVoterResponse", 3, s_378_f};
+static const struct kc_struct s_378 = {"RemoveRaftVoterResponse", 379, 3, s_378_f};
 static const struct kc_field s_379_f[] = {
-	{"MinSupportedVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MaxSupportedVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MinSupportedVersion", KCN_MinSupportedVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MaxSupportedVersion", KCN_MaxSupportedVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_379 = {"KRaftVersionFeature", 2, s_379_f};
+static const struct kc_struct s_379 = {"KRaftVersionFeature", 380, 2, s_379_f};
 static const struct kc_field s_380_f[] = {
-	{"ClusterId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CurrentLeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Listeners", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_374},
-	{"KRaftVersionFeature", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_379},
+	{"ClusterId", KCN_ClusterId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CurrentLeaderEpoch", KCN_CurrentLeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Listeners", KCN_Listeners, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_374},
+	{"KRaftVersionFeature", KCN_KRaftVersionFeature, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_379},
 };
-static const struct kc_struct s_380 = {"UpdateRaftVoterRequest", 6, s_380_f};
+static const struct kc_struct s_380 = {"UpdateRaftVoterRequest", 381, 6, s_380_f};
 static const struct kc_field s_381_f[] = {
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_381 = {"CurrentLeader", 4, s_381_f};
+static const struct kc_struct s_381 = {"CurrentLeader", 382, 4, s_381_f};
 static const struct kc_field s_382_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"CurrentLeader", KC_STRUCT, 0, KC_ENT_NONE, 0, {0, 32767}, {1, 0}, {0, 32767}, {0, 32767}, NULL, 0, &s_381},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"CurrentLeader", KCN_CurrentLeader, 0, KC_STRUCT, 0, KC_ENT_NONE, 0, {0, 32767}, {1, 0}, {0, 32767}, {0, 32767}, NULL, 0, &s_381},
 };
-static const struct kc_struct s_382 = {"UpdateRaftVoterResponse", 3, s_382_f};
+static const struct kc_struct s_382 = {"UpdateRaftVoterResponse", 383, 3, s_382_f};
 static const struct kc_field s_383_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StateEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StateEpoch", KCN_StateEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StartOffset", KCN_StartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_383 = {"PartitionData", 3, s_383_f};
+static const struct kc_struct s_383 = {"PartitionData", 384, 3, s_383_f};
 static const struct kc_field s_384_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_383},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_383},
 };
-static const struct kc_struct s_384 = {"InitializeStateData", 2, s_384_f};
+static const struct kc_struct s_384 = {"InitializeStateData", 385, 2, s_384_f};
 static const struct kc_field s_385_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_384},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_384},
 };
-static const struct kc_struct s_385 = {"InitializeShareGroupStateRequest", 2, s_385_f};
+static const struct kc_struct s_385 = {"InitializeShareGroupStateRequest", 386, 2, s_385_f};
 static const struct kc_field s_386_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_386 = {"PartitionResult", 3, s_386_f};
+static const struct kc_struct s_386 = {"PartitionResult", 387, 3, s_386_f};
 static const struct kc_field s_387_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_386},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_386},
 };
-static const struct kc_struct s_387 = {"InitializeStateResult", 2, s_387_f};
+static const struct kc_struct s_387 = {"InitializeStateResult", 388, 2, s_387_f};
 static const struct kc_field s_388_f[] = {
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_387},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_387},
 };
-static const struct kc_struct s_388 = {"InitializeShareGroupStateResponse", 1, s_388_f};
+static const struct kc_struct s_388 = {"InitializeShareGroupStateResponse", 389, 1, s_388_f};
 static const struct kc_field s_389_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_389 = {"PartitionData", 2, s_389_f};
+static const struct kc_struct s_389 = {"PartitionData", 390, 2, s_389_f};
 static const struct kc_field s_390_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_389},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_389},
 };
-static const struct kc_struct s_390 = {"ReadStateData", 2, s_390_f};
+static const struct kc_struct s_390 = {"ReadStateData", 391, 2, s_390_f};
 static const struct kc_field s_391_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_390},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_390},
 };
-static const struct kc_struct s_391 = {"ReadShareGroupStateRequest", 2, s_391_f};
+static const struct kc_struct s_391 = {"ReadShareGroupStateRequest", 392, 2, s_391_f};
 static const struct kc_field s_392_f[] = {
-	{"FirstOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DeliveryState", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DeliveryCount", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"FirstOffset", KCN_FirstOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastOffset", KCN_LastOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DeliveryState", KCN_DeliveryState, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DeliveryCount", KCN_DeliveryCount, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_392 = {"StateBatch", 4, s_392_f};
+static const struct kc_struct s_392 = {"StateBatch", 393, 4, s_392_f};
 static const struct kc_field s_393_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"StateEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StateBatches", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_392},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"StateEpoch", KCN_StateEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StartOffset", KCN_StartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StateBatches", KCN_StateBatches, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_392},
 };
-static const struct kc_struct s_393 = {"PartitionResult", 6, s_393_f};
+static const struct kc_struct s_393 = {"PartitionResult", 394, 6, s_393_f};
 static const struct kc_field s_394_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_393},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_393},
 };
-static const struct kc_struct s_394 = {"ReadStateResult", 2, s_394_f};
+static const struct kc_struct s_394 = {"ReadStateResult", 395, 2, s_394_f};
 static const struct kc_field s_395_f[] = {
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_394},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_394},
 };
-static const struct kc_struct s_395 = {"ReadShareGroupStateResponse", 1, s_395_f};
+static const struct kc_struct s_395 = {"ReadShareGroupStateResponse", 396, 1, s_395_f};
 static const struct kc_field s_396_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StateEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DeliveryCompleteCount", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"StateBatches", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_392},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StateEpoch", KCN_StateEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StartOffset", KCN_StartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DeliveryCompleteCount", KCN_DeliveryCompleteCount, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"StateBatches", KCN_StateBatches, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_392},
 };
-static const struct kc_struct s_396 = {"PartitionData", 6, s_396_f};
+static const struct kc_struct s_396 = {"PartitionData", 397, 6, s_396_f};
 static const struct kc_field s_397_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_396},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_396},
 };
-static const struct kc_struct s_397 = {"WriteStateData", 2, s_397_f};
+static const struct kc_struct s_397 = {"WriteStateData", 398, 2, s_397_f};
 static const struct kc_field s_398_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_397},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_397},
 };
-static const struct kc_struct s_398 = {"WriteShareGroupStateRequest", 2, s_398_f};
+static const struct kc_struct s_398 = {"WriteShareGroupStateRequest", 399, 2, s_398_f};
 static const struct kc_field s_399_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_386},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_386},
 };
-static const struct kc_struct s_399 = {"WriteStateResult", 2, s_399_f};
+static const struct kc_struct s_399 = {"WriteStateResult", 400, 2, s_399_f};
 static const struct kc_field s_400_f[] = {
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_399},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_399},
 };
-static const struct kc_struct s_400 = {"WriteShareGroupStateResponse", 1, s_400_f};
+static const struct kc_struct s_400 = {"WriteShareGroupStateResponse", 401, 1, s_400_f};
 static const struct kc_field s_401_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_401 = {"PartitionData", 1, s_401_f};
+static const struct kc_struct s_401 = {"PartitionData", 402, 1, s_401_f};
 static const struct kc_field s_402_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_401},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_401},
 };
-static const struct kc_struct s_402 = {"DeleteStateData", 2, s_402_f};
+static const struct kc_struct s_402 = {"DeleteStateData", 403, 2, s_402_f};
 static const struct kc_field s_403_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_402},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_402},
 };
-static const struct kc_struct s_403 = {"DeleteShareGroupStateRequest", 2, s_403_f};
+static const struct kc_struct s_403 = {"DeleteShareGroupStateRequest", 404, 2, s_403_f};
 static const struct kc_field s_404_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_386},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_386},
 };
-static const struct kc_struct s_404 = {"DeleteStateResult", 2, s_404_f};
+static const struct kc_struct s_404 = {"DeleteStateResult", 405, 2, s_404_f};
 static const struct kc_field s_405_f[] = {
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_404},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_404},
 };
-static const struct kc_struct s_405 = {"DeleteShareGroupStateResponse", 1, s_405_f};
+static const struct kc_struct s_405 = {"DeleteShareGroupStateResponse", 406, 1, s_405_f};
 static const struct kc_field s_406_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_389},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_389},
 };
-static const struct kc_struct s_406 = {"ReadStateSummaryData", 2, s_406_f};
+static const struct kc_struct s_406 = {"ReadStateSummaryData", 407, 2, s_406_f};
 static const struct kc_field s_407_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_406},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_406},
 };
-static const struct kc_struct s_407 = {"ReadShareGroupStateSummaryRequest", 2, s_407_f};
+static const struct kc_struct s_407 = {"ReadShareGroupStateSummaryRequest", 408, 2, s_407_f};
 static const struct kc_field s_408_f[] = {
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"StateEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"DeliveryCompleteCount", KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"StateEpoch", KCN_StateEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StartOffset", KCN_StartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"DeliveryCompleteCount", KCN_DeliveryCompleteCount, 0, KC_INT32, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
 };
-static const struct kc_struct s_408 = {"PartitionResult", 7, s_408_f};
+static const struct kc_struct s_408 = {"PartitionResult", 409, 7, s_408_f};
 static const struct kc_field s_409_f[] = {
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_408},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_408},
 };
-static const struct kc_struct s_409 = {"ReadStateSummaryResult", 2, s_409_f};
+static const struct kc_struct s_409 = {"ReadStateSummaryResult", 410, 2, s_409_f};
 static const struct kc_field s_410_f[] = {
-	{"Results", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_409},
+	{"Results", KCN_Results, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_409},
 };
-static const struct kc_struct s_410 = {"ReadShareGroupStateSummaryResponse", 1, s_410_f};
+static const struct kc_struct s_410 = {"ReadShareGroupStateSummaryResponse", 411, 1, s_410_f};
 static const struct kc_field s_411_f[] = {
-	{"Key", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Value", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Key", KCN_Key, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Value", KCN_Value, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_411 = {"KeyValue", 2, s_411_f};
+static const struct kc_struct s_411 = {"KeyValue", 412, 2, s_411_f};
 static const struct kc_field s_412_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ReplicationFactor", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopicConfigs", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_411},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ReplicationFactor", KCN_ReplicationFactor, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicConfigs", KCN_TopicConfigs, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_411},
 };
-static const struct kc_struct s_412 = {"TopicInfo", 4, s_412_f};
+static const struct kc_struct s_412 = {"TopicInfo", 413, 4, s_412_f};
 static const struct kc_field s_413_f[] = {
-	{"SourceTopics", KC_ARRAY, KC_INT16, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SourceTopicRegex", KC_ARRAY, KC_INT16, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RepartitionSourceTopics", KC_ARRAY, KC_INT16, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopics", KCN_SourceTopics, 0, KC_ARRAY, KC_INT16, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopicRegex", KCN_SourceTopicRegex, 0, KC_ARRAY, KC_INT16, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RepartitionSourceTopics", KCN_RepartitionSourceTopics, 0, KC_ARRAY, KC_INT16, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_413 = {"CopartitionGroup", 3, s_413_f};
+static const struct kc_struct s_413 = {"CopartitionGroup", 414, 3, s_413_f};
 static const struct kc_field s_414_f[] = {
-	{"SubtopologyId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SourceTopics", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SourceTopicRegex", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StateChangelogTopics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
-	{"RepartitionSinkTopics", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RepartitionSourceTopics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
-	{"CopartitionGroups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_413},
+	{"SubtopologyId", KCN_SubtopologyId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopics", KCN_SourceTopics, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopicRegex", KCN_SourceTopicRegex, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StateChangelogTopics", KCN_StateChangelogTopics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
+	{"RepartitionSinkTopics", KCN_RepartitionSinkTopics, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RepartitionSourceTopics", KCN_RepartitionSourceTopics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
+	{"CopartitionGroups", KCN_CopartitionGroups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_413},
 };
-static const struct kc_struct s_414 = {"Subtopology", 7, s_414_f};
+static const struct kc_struct s_414 = {"Subtopology", 415, 7, s_414_f};
 static const struct kc_field s_415_f[] = {
-	{"Epoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Subtopologies", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_414},
+	{"Epoch", KCN_Epoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Subtopologies", KCN_Subtopologies, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_414},
 };
-static const struct kc_struct s_415 = {"Topology", 2, s_415_f};
+static const struct kc_struct s_415 = {"Topology", 416, 2, s_415_f};
 static const struct kc_field s_416_f[] = {
-	{"SubtopologyId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubtopologyId", KCN_SubtopologyId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_416 = {"TaskIds", 2, s_416_f};
+static const struct kc_struct s_416 = {"TaskIds", 417, 2, s_416_f};
 static const struct kc_field s_417_f[] = {
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_417 = {"Endpoint", 2, s_417_f};
+static const struct kc_struct s_417 = {"Endpoint", 418, 2, s_417_f};
 static const struct kc_field s_418_f[] = {
-	{"SubtopologyId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partition", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Offset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SubtopologyId", KCN_SubtopologyId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partition", KCN_Partition, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Offset", KCN_Offset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_418 = {"TaskOffset", 3, s_418_f};
+static const struct kc_struct s_418 = {"TaskOffset", 419, 3, s_418_f};
 static const struct kc_field s_419_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"EndpointInformationEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"InstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"RebalanceTimeoutMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Topology", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_415},
-	{"ActiveTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
-	{"StandbyTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
-	{"WarmupTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
-	{"ProcessId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"UserEndpoint", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_417},
-	{"ClientTags", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_411},
-	{"TaskOffsets", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_418},
-	{"TaskEndOffsets", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_418},
-	{"ShutdownApplication", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"EndpointInformationEpoch", KCN_EndpointInformationEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"InstanceId", KCN_InstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"RebalanceTimeoutMs", KCN_RebalanceTimeoutMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Topology", KCN_Topology, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_415},
+	{"ActiveTasks", KCN_ActiveTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
+	{"StandbyTasks", KCN_StandbyTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
+	{"WarmupTasks", KCN_WarmupTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
+	{"ProcessId", KCN_ProcessId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"UserEndpoint", KCN_UserEndpoint, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_417},
+	{"ClientTags", KCN_ClientTags, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_411},
+	{"TaskOffsets", KCN_TaskOffsets, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_418},
+	{"TaskEndOffsets", KCN_TaskEndOffsets, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_418},
+	{"ShutdownApplication", KCN_ShutdownApplication, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_419 = {"StreamsGroupHeartbeatRequest", 17, s_419_f};
+static const struct kc_struct s_419 = {"StreamsGroupHeartbeatRequest", 420, 17, s_419_f};
 static const struct kc_field s_420_f[] = {
-	{"StatusCode", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StatusDetail", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StatusCode", KCN_StatusCode, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StatusDetail", KCN_StatusDetail, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_420 = {"Status", 2, s_420_f};
+static const struct kc_struct s_420 = {"Status", 421, 2, s_420_f};
 static const struct kc_field s_421_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_421 = {"TopicPartition", 2, s_421_f};
+static const struct kc_struct s_421 = {"TopicPartition", 422, 2, s_421_f};
 static const struct kc_field s_422_f[] = {
-	{"UserEndpoint", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_417},
-	{"ActivePartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_421},
-	{"StandbyPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_421},
+	{"UserEndpoint", KCN_UserEndpoint, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_417},
+	{"ActivePartitions", KCN_ActivePartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_421},
+	{"StandbyPartitions", KCN_StandbyPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_421},
 };
-static const struct kc_struct s_422 = {"EndpointToPartitions", 3, s_422_f};
+static const struct kc_struct s_422 = {"EndpointToPartitions", 423, 3, s_422_f};
 static const struct kc_field s_423_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"HeartbeatIntervalMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcceptableRecoveryLagLegacy", KC_INT32, 0, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TaskOffsetIntervalMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AcceptableRecoveryLag", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"Status", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, &s_420},
-	{"ActiveTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
-	{"StandbyTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
-	{"WarmupTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
-	{"TopologyDescriptionRequired", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
-	{"EndpointInformationEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"PartitionsByUserEndpoint", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_422},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"HeartbeatIntervalMs", KCN_HeartbeatIntervalMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcceptableRecoveryLagLegacy", KCN_AcceptableRecoveryLagLegacy, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 0}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TaskOffsetIntervalMs", KCN_TaskOffsetIntervalMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AcceptableRecoveryLag", KCN_AcceptableRecoveryLag, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"Status", KCN_Status, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, &s_420},
+	{"ActiveTasks", KCN_ActiveTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
+	{"StandbyTasks", KCN_StandbyTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
+	{"WarmupTasks", KCN_WarmupTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_416},
+	{"TopologyDescriptionRequired", KCN_TopologyDescriptionRequired, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"EndpointInformationEpoch", KCN_EndpointInformationEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionsByUserEndpoint", KCN_PartitionsByUserEndpoint, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_422},
 };
-static const struct kc_struct s_423 = {"StreamsGroupHeartbeatResponse", 16, s_423_f};
+static const struct kc_struct s_423 = {"StreamsGroupHeartbeatResponse", 424, 16, s_423_f};
 static const struct kc_field s_424_f[] = {
-	{"GroupIds", KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IncludeAuthorizedOperations", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"IncludeTopologyDescription", KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
+	{"GroupIds", KCN_GroupIds, 0, KC_ARRAY, KC_STRING, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncludeAuthorizedOperations", KCN_IncludeAuthorizedOperations, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"IncludeTopologyDescription", KCN_IncludeTopologyDescription, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "false", 0, NULL},
 };
-static const struct kc_struct s_424 = {"StreamsGroupDescribeRequest", 3, s_424_f};
+static const struct kc_struct s_424 = {"StreamsGroupDescribeRequest", 425, 3, s_424_f};
 static const struct kc_field s_425_f[] = {
-	{"SubtopologyId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SourceTopics", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"RepartitionSinkTopics", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StateChangelogTopics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
-	{"RepartitionSourceTopics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
+	{"SubtopologyId", KCN_SubtopologyId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopics", KCN_SourceTopics, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"RepartitionSinkTopics", KCN_RepartitionSinkTopics, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StateChangelogTopics", KCN_StateChangelogTopics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
+	{"RepartitionSourceTopics", KCN_RepartitionSourceTopics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_412},
 };
-static const struct kc_struct s_425 = {"Subtopology", 5, s_425_f};
+static const struct kc_struct s_425 = {"Subtopology", 426, 5, s_425_f};
 static const struct kc_field s_426_f[] = {
-	{"Epoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Subtopologies", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_425},
+	{"Epoch", KCN_Epoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Subtopologies", KCN_Subtopologies, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_425},
 };
-static const struct kc_struct s_426 = {"Topology", 2, s_426_f};
+static const struct kc_struct s_426 = {"Topology", 427, 2, s_426_f};
 static const struct kc_field s_427_f[] = {
-	{"ActiveTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_416},
-	{"StandbyTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_416},
-	{"WarmupTasks", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_416},
+	{"ActiveTasks", KCN_ActiveTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_416},
+	{"StandbyTasks", KCN_StandbyTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_416},
+	{"WarmupTasks", KCN_WarmupTasks, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_416},
 };
-static const struct kc_struct s_427 = {"Assignment", 3, s_427_f};
+static const struct kc_struct s_427 = {"Assignment", 428, 3, s_427_f};
 static const struct kc_field s_428_f[] = {
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"InstanceId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"ClientId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ClientHost", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopologyEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ProcessId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"UserEndpoint", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_417},
-	{"ClientTags", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_411},
-	{"TaskOffsets", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_418},
-	{"TaskEndOffsets", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_418},
-	{"Assignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_427},
-	{"TargetAssignment", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_427},
-	{"IsClassic", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberEpoch", KCN_MemberEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"InstanceId", KCN_InstanceId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"ClientId", KCN_ClientId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ClientHost", KCN_ClientHost, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopologyEpoch", KCN_TopologyEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ProcessId", KCN_ProcessId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"UserEndpoint", KCN_UserEndpoint, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_417},
+	{"ClientTags", KCN_ClientTags, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_411},
+	{"TaskOffsets", KCN_TaskOffsets, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_418},
+	{"TaskEndOffsets", KCN_TaskEndOffsets, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_418},
+	{"Assignment", KCN_Assignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_427},
+	{"TargetAssignment", KCN_TargetAssignment, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_427},
+	{"IsClassic", KCN_IsClassic, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_428 = {"Member", 15, s_428_f};
+static const struct kc_struct s_428 = {"Member", 429, 15, s_428_f};
 static const struct kc_field s_429_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"NodeType", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SourceTopics", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SinkTopic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"Stores", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Successors", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"NodeType", KCN_NodeType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopics", KCN_SourceTopics, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SinkTopic", KCN_SinkTopic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"Stores", KCN_Stores, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Successors", KCN_Successors, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_429 = {"TopologyDescriptionNode", 6, s_429_f};
+static const struct kc_struct s_429 = {"TopologyDescriptionNode", 430, 6, s_429_f};
 static const struct kc_field s_430_f[] = {
-	{"SubtopologyId", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Nodes", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_429},
+	{"SubtopologyId", KCN_SubtopologyId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Nodes", KCN_Nodes, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_429},
 };
-static const struct kc_struct s_430 = {"TopologyDescriptionSubtopology", 2, s_430_f};
+static const struct kc_struct s_430 = {"TopologyDescriptionSubtopology", 431, 2, s_430_f};
 static const struct kc_field s_431_f[] = {
-	{"Source", KC_STRUCT, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_429},
-	{"Processor", KC_STRUCT, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_429},
+	{"Source", KCN_Source, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_429},
+	{"Processor", KCN_Processor, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_429},
 };
-static const struct kc_struct s_431 = {"TopologyDescriptionGlobalStore", 2, s_431_f};
+static const struct kc_struct s_431 = {"TopologyDescriptionGlobalStore", 432, 2, s_431_f};
 static const struct kc_field s_432_f[] = {
-	{"Subtopologies", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_430},
-	{"GlobalStores", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_431},
+	{"Subtopologies", KCN_Subtopologies, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_430},
+	{"GlobalStores", KCN_GlobalStores, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_431},
 };
-static const struct kc_struct s_432 = {"TopologyDescription", 2, s_432_f};
+static const struct kc_struct s_432 = {"TopologyDescription", 433, 2, s_432_f};
 static const struct kc_field s_433_f[] = {
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"GroupState", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"GroupEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"AssignmentEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topology", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_426},
-	{"Members", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_428},
-	{"AuthorizedOperations", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
-	{"TopologyDescription", KC_STRUCT, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_432},
-	{"TopologyDescriptionStatus", KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
-	{"AssignorName", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupState", KCN_GroupState, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"GroupEpoch", KCN_GroupEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"AssignmentEpoch", KCN_AssignmentEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topology", KCN_Topology, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_426},
+	{"Members", KCN_Members, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_428},
+	{"AuthorizedOperations", KCN_AuthorizedOperations, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-2147483648", -2147483648LL, NULL},
+	{"TopologyDescription", KCN_TopologyDescription, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, &s_432},
+	{"TopologyDescriptionStatus", KCN_TopologyDescriptionStatus, 0, KC_INT8, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "0", 0, NULL},
+	{"AssignorName", KCN_AssignorName, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_433 = {"DescribedGroup", 12, s_433_f};
+static const struct kc_struct s_433 = {"DescribedGroup", 434, 12, s_433_f};
 static const struct kc_field s_434_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_433},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_433},
 };
-static const struct kc_struct s_434 = {"StreamsGroupDescribeResponse", 2, s_434_f};
+static const struct kc_struct s_434 = {"StreamsGroupDescribeResponse", 435, 2, s_434_f};
 static const struct kc_field s_435_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_435 = {"DescribeShareGroupOffsetsRequestTopic", 2, s_435_f};
+static const struct kc_struct s_435 = {"DescribeShareGroupOffsetsRequestTopic", 436, 2, s_435_f};
 static const struct kc_field s_436_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, &s_435},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, &s_435},
 };
-static const struct kc_struct s_436 = {"DescribeShareGroupOffsetsRequestGroup", 2, s_436_f};
+static const struct kc_struct s_436 = {"DescribeShareGroupOffsetsRequestGroup", 437, 2, s_436_f};
 static const struct kc_field s_437_f[] = {
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_436},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_436},
 };
-static const struct kc_struct s_437 = {"DescribeShareGroupOffsetsRequest", 1, s_437_f};
+static const struct kc_struct s_437 = {"DescribeShareGroupOffsetsRequest", 438, 1, s_437_f};
 static const struct kc_field s_438_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Lag", KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StartOffset", KCN_StartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderEpoch", KCN_LeaderEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Lag", KCN_Lag, 0, KC_INT64, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, "-1", -1LL, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_438 = {"DescribeShareGroupOffsetsResponsePartition", 6, s_438_f};
+static const struct kc_struct s_438 = {"DescribeShareGroupOffsetsResponsePartition", 439, 6, s_438_f};
 static const struct kc_field s_439_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_438},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_438},
 };
-static const struct kc_struct s_439 = {"DescribeShareGroupOffsetsResponseTopic", 3, s_439_f};
+static const struct kc_struct s_439 = {"DescribeShareGroupOffsetsResponseTopic", 440, 3, s_439_f};
 static const struct kc_field s_440_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_439},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_439},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_440 = {"DescribeShareGroupOffsetsResponseGroup", 4, s_440_f};
+static const struct kc_struct s_440 = {"DescribeShareGroupOffsetsResponseGroup", 441, 4, s_440_f};
 static const struct kc_field s_441_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Groups", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_440},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Groups", KCN_Groups, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_440},
 };
-static const struct kc_struct s_441 = {"DescribeShareGroupOffsetsResponse", 2, s_441_f};
+static const struct kc_struct s_441 = {"DescribeShareGroupOffsetsResponse", 442, 2, s_441_f};
 static const struct kc_field s_442_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"StartOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"StartOffset", KCN_StartOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_442 = {"AlterShareGroupOffsetsRequestPartition", 2, s_442_f};
+static const struct kc_struct s_442 = {"AlterShareGroupOffsetsRequestPartition", 443, 2, s_442_f};
 static const struct kc_field s_443_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_442},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_442},
 };
-static const struct kc_struct s_443 = {"AlterShareGroupOffsetsRequestTopic", 2, s_443_f};
+static const struct kc_struct s_443 = {"AlterShareGroupOffsetsRequestTopic", 444, 2, s_443_f};
 static const struct kc_field s_444_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_443},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_443},
 };
-static const struct kc_struct s_444 = {"AlterShareGroupOffsetsRequest", 2, s_444_f};
+static const struct kc_struct s_444 = {"AlterShareGroupOffsetsRequest", 445, 2, s_444_f};
 static const struct kc_field s_445_f[] = {
-	{"PartitionIndex", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"PartitionIndex", KCN_PartitionIndex, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_445 = {"AlterShareGroupOffsetsResponsePartition", 3, s_445_f};
+static const struct kc_struct s_445 = {"AlterShareGroupOffsetsResponsePartition", 446, 3, s_445_f};
 static const struct kc_field s_446_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_445},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_445},
 };
-static const struct kc_struct s_446 = {"AlterShareGroupOffsetsResponseTopic", 3, s_446_f};
+static const struct kc_struct s_446 = {"AlterShareGroupOffsetsResponseTopic", 447, 3, s_446_f};
 static const struct kc_field s_447_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_446},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_446},
 };
-static const struct kc_struct s_447 = {"AlterShareGroupOffsetsResponse", 4, s_447_f};
+static const struct kc_struct s_447 = {"AlterShareGroupOffsetsResponse", 448, 4, s_447_f};
 static const struct kc_field s_448_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_448 = {"DeleteShareGroupOffsetsRequestTopic", 1, s_448_f};
+static const struct kc_struct s_448 = {"DeleteShareGroupOffsetsRequestTopic", 449, 1, s_448_f};
 static const struct kc_field s_449_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Topics", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_448},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_448},
 };
-static const struct kc_struct s_449 = {"DeleteShareGroupOffsetsRequest", 2, s_449_f};
+static const struct kc_struct s_449 = {"DeleteShareGroupOffsetsRequest", 450, 2, s_449_f};
 static const struct kc_field s_450_f[] = {
-	{"TopicName", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopicId", KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"TopicName", KCN_TopicName, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopicId", KCN_TopicId, 0, KC_UUID, 0, KC_ENT_TOPIC_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_450 = {"DeleteShareGroupOffsetsResponseTopic", 4, s_450_f};
+static const struct kc_struct s_450 = {"DeleteShareGroupOffsetsResponseTopic", 451, 4, s_450_f};
 static const struct kc_field s_451_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"Responses", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_450},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"Responses", KCN_Responses, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_450},
 };
-static const struct kc_struct s_451 = {"DeleteShareGroupOffsetsResponse", 4, s_451_f};
+static const struct kc_struct s_451 = {"DeleteShareGroupOffsetsResponse", 452, 4, s_451_f};
 static const struct kc_field s_452_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"NodeType", KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SourceTopics", KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"SinkTopic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
-	{"Stores", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Successors", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"NodeType", KCN_NodeType, 0, KC_INT8, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SourceTopics", KCN_SourceTopics, 0, KC_ARRAY, KC_STRING, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"SinkTopic", KCN_SinkTopic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"Stores", KCN_Stores, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Successors", KCN_Successors, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_452 = {"TopologyDescriptionNode", 6, s_452_f};
+static const struct kc_struct s_452 = {"TopologyDescriptionNode", 453, 6, s_452_f};
 static const struct kc_field s_453_f[] = {
-	{"SubtopologyId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Nodes", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_452},
+	{"SubtopologyId", KCN_SubtopologyId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Nodes", KCN_Nodes, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_452},
 };
-static const struct kc_struct s_453 = {"TopologyDescriptionSubtopology", 2, s_453_f};
+static const struct kc_struct s_453 = {"TopologyDescriptionSubtopology", 454, 2, s_453_f};
 static const struct kc_field s_454_f[] = {
-	{"Source", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_452},
-	{"Processor", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_452},
+	{"Source", KCN_Source, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_452},
+	{"Processor", KCN_Processor, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_452},
 };
-static const struct kc_struct s_454 = {"TopologyDescriptionGlobalStore", 2, s_454_f};
+static const struct kc_struct s_454 = {"TopologyDescriptionGlobalStore", 455, 2, s_454_f};
 static const struct kc_field s_455_f[] = {
-	{"Subtopologies", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_453},
-	{"GlobalStores", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_454},
+	{"Subtopologies", KCN_Subtopologies, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_453},
+	{"GlobalStores", KCN_GlobalStores, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_454},
 };
-static const struct kc_struct s_455 = {"TopologyDescription", 2, s_455_f};
+static const struct kc_struct s_455 = {"TopologyDescription", 456, 2, s_455_f};
 static const struct kc_field s_456_f[] = {
-	{"GroupId", KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"MemberId", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopologyEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TopologyDescription", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_455},
+	{"GroupId", KCN_GroupId, 0, KC_STRING, 0, KC_ENT_GROUP_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"MemberId", KCN_MemberId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopologyEpoch", KCN_TopologyEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TopologyDescription", KCN_TopologyDescription, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_455},
 };
-static const struct kc_struct s_456 = {"StreamsGroupTopologyDescriptionUpdateRequest", 4, s_456_f};
+static const struct kc_struct s_456 = {"StreamsGroupTopologyDescriptionUpdateRequest", 457, 4, s_456_f};
 static const struct kc_field s_457_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, "null", 0, NULL},
 };
-static const struct kc_struct s_457 = {"StreamsGroupTopologyDescriptionUpdateResponse", 3, s_457_f};
+static const struct kc_struct s_457 = {"StreamsGroupTopologyDescriptionUpdateResponse", 458, 3, s_457_f};
 static const struct kc_field s_458_f[] = {
-	{"ControllerId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ControllerId", KCN_ControllerId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_458 = {"UnregisterControllerRequest", 1, s_458_f};
+static const struct kc_struct s_458 = {"UnregisterControllerRequest", 459, 1, s_458_f};
 static const struct kc_field s_459_f[] = {
-	{"ThrottleTimeMs", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorCode", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"ErrorMessage", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ThrottleTimeMs", KCN_ThrottleTimeMs, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorCode", KCN_ErrorCode, KC_FIELD_ERROR_CODE, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"ErrorMessage", KCN_ErrorMessage, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_459 = {"UnregisterControllerResponse", 3, s_459_f};
+static const struct kc_struct s_459 = {"UnregisterControllerResponse", 460, 3, s_459_f};
 static const struct kc_field s_460_f[] = {
-	{"ProducerId", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"FirstOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"LastOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"LastStableOffset", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"ProducerId", KCN_ProducerId, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"FirstOffset", KCN_FirstOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"LastOffset", KCN_LastOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"LastStableOffset", KCN_LastStableOffset, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_460 = {"AbortedTxn", 4, s_460_f};
+static const struct kc_struct s_460 = {"AbortedTxn", 461, 4, s_460_f};
 static const struct kc_field s_461_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_461 = {"TopicPartition", 2, s_461_f};
+static const struct kc_struct s_461 = {"TopicPartition", 462, 2, s_461_f};
 static const struct kc_field s_462_f[] = {
-	{"AssignedPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_461},
-	{"UserData", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 0}, "null", 0, NULL},
+	{"AssignedPartitions", KCN_AssignedPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_461},
+	{"UserData", KCN_UserData, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 0}, "null", 0, NULL},
 };
-static const struct kc_struct s_462 = {"ConsumerProtocolAssignment", 2, s_462_f};
+static const struct kc_struct s_462 = {"ConsumerProtocolAssignment", 463, 2, s_462_f};
 static const struct kc_field s_463_f[] = {
-	{"Topic", KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"Partitions", KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Topic", KCN_Topic, 0, KC_STRING, 0, KC_ENT_TOPIC_NAME, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Partitions", KCN_Partitions, 0, KC_ARRAY, KC_INT32, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_463 = {"TopicPartition", 2, s_463_f};
+static const struct kc_struct s_463 = {"TopicPartition", 464, 2, s_463_f};
 static const struct kc_field s_464_f[] = {
-	{"Topics", KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
-	{"UserData", KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 0}, "null", 0, NULL},
-	{"OwnedPartitions", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_463},
-	{"GenerationId", KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {1, 0}, "-1", -1LL, NULL},
-	{"RackId", KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {1, 0}, "null", 0, NULL},
+	{"Topics", KCN_Topics, 0, KC_ARRAY, KC_STRING, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"UserData", KCN_UserData, 0, KC_BYTES, 0, KC_ENT_NONE, -1, {0, 32767}, {0, 32767}, {1, 0}, {1, 0}, "null", 0, NULL},
+	{"OwnedPartitions", KCN_OwnedPartitions, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, &s_463},
+	{"GenerationId", KCN_GenerationId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {2, 32767}, {1, 0}, {1, 0}, {1, 0}, "-1", -1LL, NULL},
+	{"RackId", KCN_RackId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {3, 32767}, {3, 32767}, {1, 0}, {1, 0}, "null", 0, NULL},
 };
-static const struct kc_struct s_464 = {"ConsumerProtocolSubscription", 5, s_464_f};
+static const struct kc_struct s_464 = {"ConsumerProtocolSubscription", 465, 5, s_464_f};
 static const struct kc_field s_465_f[] = {
-	{"Type", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"Type", KCN_Type, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_465 = {"ControlRecordTypeSchema", 1, s_465_f};
+static const struct kc_struct s_465 = {"ControlRecordTypeSchema", 466, 1, s_465_f};
 static const struct kc_field s_466_f[] = {
-	{"Type", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"TokenAuthenticated", KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Type", KCN_Type, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"TokenAuthenticated", KCN_TokenAuthenticated, 0, KC_BOOL, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_466 = {"DefaultPrincipalData", 3, s_466_f};
+static const struct kc_struct s_466 = {"DefaultPrincipalData", 467, 3, s_466_f};
 static const struct kc_field s_467_f[] = {
-	{"CoordinatorEpoch", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"CoordinatorEpoch", KCN_CoordinatorEpoch, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_467 = {"EndTxnMarker", 1, s_467_f};
+static const struct kc_struct s_467 = {"EndTxnMarker", 468, 1, s_467_f};
 static const struct kc_field s_468_f[] = {
-	{"Version", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"KRaftVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Version", KCN_Version, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"KRaftVersion", KCN_KRaftVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_468 = {"KRaftVersionRecord", 2, s_468_f};
+static const struct kc_struct s_468 = {"KRaftVersionRecord", 469, 2, s_468_f};
 static const struct kc_field s_469_f[] = {
-	{"VoterId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_469 = {"Voter", 2, s_469_f};
+static const struct kc_struct s_469 = {"Voter", 470, 2, s_469_f};
 static const struct kc_field s_470_f[] = {
-	{"Version", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LeaderId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Voters", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_469},
-	{"GrantingVoters", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_469},
+	{"Version", KCN_Version, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LeaderId", KCN_LeaderId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Voters", KCN_Voters, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_469},
+	{"GrantingVoters", KCN_GrantingVoters, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_469},
 };
-static const struct kc_struct s_470 = {"LeaderChangeMessage", 4, s_470_f};
+static const struct kc_struct s_470 = {"LeaderChangeMessage", 471, 4, s_470_f};
 static const struct kc_field s_471_f[] = {
-	{"RequestApiKey", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"RequestApiVersion", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"CorrelationId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
-	{"ClientId", KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {1, 0}, NULL, 0, NULL},
+	{"RequestApiKey", KCN_RequestApiKey, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"RequestApiVersion", KCN_RequestApiVersion, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"CorrelationId", KCN_CorrelationId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {2, 32767}, NULL, 0, NULL},
+	{"ClientId", KCN_ClientId, 0, KC_STRING, 0, KC_ENT_NONE, -1, {1, 32767}, {1, 32767}, {1, 0}, {1, 0}, NULL, 0, NULL},
 };
-static const struct kc_struct s_471 = {"RequestHeader", 4, s_471_f};
+static const struct kc_struct s_471 = {"RequestHeader", 472, 4, s_471_f};
 static const struct kc_field s_472_f[] = {
-	{"CorrelationId", KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
+	{"CorrelationId", KCN_CorrelationId, 0, KC_INT32, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {1, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_472 = {"ResponseHeader", 1, s_472_f};
+static const struct kc_struct s_472 = {"ResponseHeader", 473, 1, s_472_f};
 static const struct kc_field s_473_f[] = {
-	{"Version", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Version", KCN_Version, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_473 = {"SnapshotFooterRecord", 1, s_473_f};
+static const struct kc_struct s_473 = {"SnapshotFooterRecord", 474, 1, s_473_f};
 static const struct kc_field s_474_f[] = {
-	{"Version", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"LastContainedLogTimestamp", KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Version", KCN_Version, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"LastContainedLogTimestamp", KCN_LastContainedLogTimestamp, 0, KC_INT64, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_474 = {"SnapshotHeaderRecord", 2, s_474_f};
+static const struct kc_struct s_474 = {"SnapshotHeaderRecord", 475, 2, s_474_f};
 static const struct kc_field s_475_f[] = {
-	{"Name", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Host", KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Port", KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Name", KCN_Name, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Host", KCN_Host, 0, KC_STRING, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Port", KCN_Port, 0, KC_UINT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
 };
-static const struct kc_struct s_475 = {"Endpoint", 3, s_475_f};
+static const struct kc_struct s_475 = {"Endpoint", 476, 3, s_475_f};
 static const struct kc_field s_476_f[] = {
-	{"VoterId", KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"VoterDirectoryId", KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Endpoints", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_475},
-	{"KRaftVersionFeature", KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_379},
+	{"VoterId", KCN_VoterId, 0, KC_INT32, 0, KC_ENT_BROKER_ID, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"VoterDirectoryId", KCN_VoterDirectoryId, 0, KC_UUID, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Endpoints", KCN_Endpoints, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_475},
+	{"KRaftVersionFeature", KCN_KRaftVersionFeature, 0, KC_STRUCT, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_379},
 };
-static const struct kc_struct s_476 = {"Voter", 4, s_476_f};
+static const struct kc_struct s_476 = {"Voter", 477, 4, s_476_f};
 static const struct kc_field s_477_f[] = {
-	{"Version", KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
-	{"Voters", KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_476},
+	{"Version", KCN_Version, 0, KC_INT16, 0, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, NULL},
+	{"Voters", KCN_Voters, 0, KC_ARRAY, KC_STRUCT, KC_ENT_NONE, -1, {0, 32767}, {1, 0}, {1, 0}, {0, 32767}, NULL, 0, &s_476},
 };
-static const struct kc_struct s_477 = {"VotersRecord", 2, s_477_f};
+static const struct kc_struct s_477 = {"VotersRecord", 478, 2, s_477_f};
 
 static const struct kc_message m_request_0 = {"ProduceRequest", 0, {3, 13}, {9, 32767}, false, &s_2};
 static const struct kc_message m_response_0 = {"ProduceResponse", 0, {3, 13}, {9, 32767}, false, &s_8};
@@ -3332,3 +3332,434 @@ const struct kc_message *const kc_other_msgs[] = {
 	&m_other_12,
 };
 const size_t kc_nother_msgs = sizeof(kc_other_msgs) / sizeof(kc_other_msgs[0]);
+
+/* Field names, indexed by enum kc_name. */
+const char *const kc_names[] = {
+	NULL,
+	"AbortedTransactions",
+	"AcceptableRecoveryLag",
+	"AcceptableRecoveryLagLegacy",
+	"AcceptedCompressionTypes",
+	"AckWhenCommitted",
+	"AcknowledgeErrorCode",
+	"AcknowledgeErrorMessage",
+	"AcknowledgeTypes",
+	"AcknowledgementBatches",
+	"Acks",
+	"Acls",
+	"AcquiredRecords",
+	"AcquisitionLockTimeoutMs",
+	"ActivePartitions",
+	"ActiveProducers",
+	"ActiveTasks",
+	"AddingReplicas",
+	"AllowAutoTopicCreation",
+	"AllowDowngrade",
+	"AllowReplicationFactorChange",
+	"ApiKey",
+	"ApiKeys",
+	"AssignedPartitions",
+	"Assignment",
+	"AssignmentEpoch",
+	"Assignments",
+	"AssignorName",
+	"AuthBytes",
+	"AuthorizedOperations",
+	"BaseOffset",
+	"BatchIndex",
+	"BatchIndexErrorMessage",
+	"BatchSize",
+	"BrokerEpoch",
+	"BrokerId",
+	"BrokerIds",
+	"Brokers",
+	"CandidateDirectoryId",
+	"CandidateId",
+	"ClientHost",
+	"ClientHostAddress",
+	"ClientId",
+	"ClientInstanceId",
+	"ClientSoftwareName",
+	"ClientSoftwareVersion",
+	"ClientTags",
+	"ClusterAuthorizedOperations",
+	"ClusterId",
+	"Committed",
+	"CommittedLeaderEpoch",
+	"CommittedMetadata",
+	"CommittedOffset",
+	"Components",
+	"CompressionType",
+	"ConfigOperation",
+	"ConfigResources",
+	"ConfigSource",
+	"ConfigType",
+	"Configs",
+	"ConfigurationKeys",
+	"ControllerId",
+	"CoordinatorEpoch",
+	"CoordinatorKeys",
+	"Coordinators",
+	"CopartitionGroups",
+	"CordonedLogDirs",
+	"CorrelationId",
+	"Count",
+	"Creations",
+	"CredentialInfos",
+	"CurrentLeader",
+	"CurrentLeaderEpoch",
+	"CurrentMetadataOffset",
+	"CurrentTxnStartOffset",
+	"CurrentVoters",
+	"Cursor",
+	"Deletions",
+	"DeliveryCompleteCount",
+	"DeliveryCount",
+	"DeliveryState",
+	"DeltaTemporality",
+	"Directories",
+	"Dirs",
+	"DivergingEpoch",
+	"Documentation",
+	"DurationFilter",
+	"ElectionType",
+	"EligibleLeaderReplicas",
+	"Enable2Pc",
+	"EndOffset",
+	"EndpointInformationEpoch",
+	"EndpointType",
+	"Endpoints",
+	"Entity",
+	"EntityName",
+	"EntityType",
+	"Entries",
+	"Epoch",
+	"ErrorCode",
+	"ErrorMessage",
+	"ExpiryTimePeriodMs",
+	"ExpiryTimestamp",
+	"ExpiryTimestampMs",
+	"Feature",
+	"FeatureUpdates",
+	"Features",
+	"FetchOffset",
+	"FilterResults",
+	"Filters",
+	"FinalizedFeatures",
+	"FinalizedFeaturesEpoch",
+	"FirstOffset",
+	"ForgottenTopicsData",
+	"GenerationId",
+	"GenerationIdOrMemberEpoch",
+	"GlobalStores",
+	"GrantingVoters",
+	"GroupEpoch",
+	"GroupId",
+	"GroupIds",
+	"GroupInstanceId",
+	"GroupState",
+	"GroupType",
+	"Groups",
+	"GroupsNames",
+	"HeartbeatIntervalMs",
+	"HighWatermark",
+	"Hmac",
+	"Host",
+	"HostFilter",
+	"Id",
+	"IncarnationId",
+	"IncludeAuthorizedOperations",
+	"IncludeClusterAuthorizedOperations",
+	"IncludeDocumentation",
+	"IncludeFencedBrokers",
+	"IncludeSynonyms",
+	"IncludeTopicAuthorizedOperations",
+	"IncludeTopologyDescription",
+	"Index",
+	"InstanceId",
+	"IsCaughtUp",
+	"IsClassic",
+	"IsCordoned",
+	"IsFenced",
+	"IsFutureKey",
+	"IsInternal",
+	"IsMigratingZkBroker",
+	"IsRenewAck",
+	"IsSensitive",
+	"IsolationLevel",
+	"Isr",
+	"IsrNodes",
+	"IssueTimestamp",
+	"IssueTimestampMs",
+	"Iterations",
+	"KRaftVersion",
+	"KRaftVersionFeature",
+	"KeepPreparedTxn",
+	"Key",
+	"KeyType",
+	"Lag",
+	"LastCaughtUpTimestamp",
+	"LastContainedLogTimestamp",
+	"LastFetchTimestamp",
+	"LastFetchedEpoch",
+	"LastKnownElr",
+	"LastOffset",
+	"LastOffsetEpoch",
+	"LastSequence",
+	"LastStableOffset",
+	"LastTimestamp",
+	"Leader",
+	"LeaderEndpoints",
+	"LeaderEpoch",
+	"LeaderId",
+	"LeaderRecoveryState",
+	"Listeners",
+	"LogAppendTimeMs",
+	"LogDir",
+	"LogDirs",
+	"LogEndOffset",
+	"LogStartOffset",
+	"LowWatermark",
+	"Markers",
+	"Match",
+	"MatchType",
+	"MatchingAcls",
+	"MaxBytes",
+	"MaxLifetimeMs",
+	"MaxRecords",
+	"MaxSupportedVersion",
+	"MaxTimestamp",
+	"MaxTimestampMs",
+	"MaxVersion",
+	"MaxVersionLevel",
+	"MaxWaitMs",
+	"Mechanism",
+	"Mechanisms",
+	"MemberAssignment",
+	"MemberEpoch",
+	"MemberId",
+	"MemberMetadata",
+	"MemberType",
+	"Members",
+	"Metadata",
+	"Metrics",
+	"MinBytes",
+	"MinSupportedVersion",
+	"MinVersion",
+	"MinVersionLevel",
+	"Name",
+	"NewIsr",
+	"NewIsrWithEpochs",
+	"NextCursor",
+	"NodeEndpoints",
+	"NodeId",
+	"NodeType",
+	"Nodes",
+	"NumPartitions",
+	"Observers",
+	"OfflineLogDirs",
+	"OfflineReplicas",
+	"Offset",
+	"OffsetLag",
+	"OngoingTxnProducerEpoch",
+	"OngoingTxnProducerId",
+	"Operation",
+	"Ops",
+	"OwnedPartitions",
+	"OwnerPrincipalName",
+	"OwnerPrincipalType",
+	"Owners",
+	"Partition",
+	"PartitionData",
+	"PartitionEpoch",
+	"PartitionErrorCode",
+	"PartitionId",
+	"PartitionIndex",
+	"PartitionIndexes",
+	"PartitionMaxBytes",
+	"PartitionResponses",
+	"PartitionResult",
+	"PartitionSize",
+	"Partitions",
+	"PartitionsByUserEndpoint",
+	"Path",
+	"PatternType",
+	"PatternTypeFilter",
+	"PermissionType",
+	"Port",
+	"Position",
+	"PreVote",
+	"PreferredCandidates",
+	"PreferredReadReplica",
+	"PreferredSuccessors",
+	"PreviousBrokerEpoch",
+	"Principal",
+	"PrincipalFilter",
+	"PrincipalName",
+	"PrincipalType",
+	"ProcessId",
+	"Processor",
+	"ProducerEpoch",
+	"ProducerId",
+	"ProducerIdFilters",
+	"ProducerIdLen",
+	"ProducerIdStart",
+	"ProtocolData",
+	"ProtocolName",
+	"ProtocolType",
+	"Protocols",
+	"PushIntervalMs",
+	"Rack",
+	"RackId",
+	"ReadOnly",
+	"Reason",
+	"RebalanceTimeoutMs",
+	"RecordErrors",
+	"Records",
+	"Remove",
+	"RemovingReplicas",
+	"RenewPeriodMs",
+	"Renewers",
+	"RepartitionSinkTopics",
+	"RepartitionSourceTopics",
+	"ReplicaDirectoryId",
+	"ReplicaElectionResults",
+	"ReplicaEpoch",
+	"ReplicaId",
+	"ReplicaNodes",
+	"ReplicaState",
+	"Replicas",
+	"ReplicationFactor",
+	"RequestApiKey",
+	"RequestApiVersion",
+	"RequestData",
+	"RequestPrincipal",
+	"RequestedMetrics",
+	"RequireStable",
+	"ResourceName",
+	"ResourceNameFilter",
+	"ResourcePatternType",
+	"ResourceType",
+	"ResourceTypeFilter",
+	"ResourceTypes",
+	"Resources",
+	"ResponseData",
+	"ResponsePartitionLimit",
+	"Responses",
+	"Results",
+	"ResultsByPartition",
+	"ResultsByTopicV3AndBelow",
+	"ResultsByTransaction",
+	"RetentionTimeMs",
+	"Salt",
+	"SaltedPassword",
+	"SecurityProtocol",
+	"ServerAssignor",
+	"SessionEpoch",
+	"SessionId",
+	"SessionLifetimeMs",
+	"SessionTimeoutMs",
+	"ShareAcquireMode",
+	"ShareSessionEpoch",
+	"ShouldShutDown",
+	"ShutdownApplication",
+	"SinkTopic",
+	"Size",
+	"SkipAssignment",
+	"SnapshotId",
+	"Source",
+	"SourceTopicRegex",
+	"SourceTopics",
+	"StandbyPartitions",
+	"StandbyTasks",
+	"StartOffset",
+	"StateBatches",
+	"StateChangelogTopics",
+	"StateEpoch",
+	"StateFilters",
+	"StatesFilter",
+	"Status",
+	"StatusCode",
+	"StatusDetail",
+	"Stores",
+	"Strict",
+	"SubscribedTopicNames",
+	"SubscribedTopicRegex",
+	"SubscriptionId",
+	"Subtopologies",
+	"SubtopologyId",
+	"Successors",
+	"SupportedFeatures",
+	"Synonyms",
+	"TargetAssignment",
+	"TaskEndOffsets",
+	"TaskOffsetIntervalMs",
+	"TaskOffsets",
+	"TelemetryMaxBytes",
+	"Terminating",
+	"ThrottleTimeMs",
+	"TimeoutMs",
+	"Timestamp",
+	"TokenAuthenticated",
+	"TokenId",
+	"TokenRequesterPrincipalName",
+	"TokenRequesterPrincipalType",
+	"Tokens",
+	"Topic",
+	"TopicAuthorizedOperations",
+	"TopicConfigErrorCode",
+	"TopicConfigs",
+	"TopicData",
+	"TopicId",
+	"TopicName",
+	"TopicNames",
+	"TopicPartitions",
+	"TopicResults",
+	"Topics",
+	"Topology",
+	"TopologyDescription",
+	"TopologyDescriptionRequired",
+	"TopologyDescriptionStatus",
+	"TopologyEpoch",
+	"TotalBytes",
+	"TransactionResult",
+	"TransactionStartTimeMs",
+	"TransactionState",
+	"TransactionStates",
+	"TransactionTimeoutMs",
+	"TransactionVersion",
+	"TransactionalId",
+	"TransactionalIdPattern",
+	"TransactionalIds",
+	"Transactions",
+	"Type",
+	"TypesFilter",
+	"UnalignedRecords",
+	"UnknownStateFilters",
+	"UpgradeType",
+	"Upsertions",
+	"UsableBytes",
+	"User",
+	"UserData",
+	"UserEndpoint",
+	"Users",
+	"V3AndBelowProducerEpoch",
+	"V3AndBelowProducerId",
+	"V3AndBelowTopics",
+	"V3AndBelowTransactionalId",
+	"ValidateOnly",
+	"Value",
+	"Values",
+	"VerifyOnly",
+	"Version",
+	"VoteGranted",
+	"VoterDirectoryId",
+	"VoterId",
+	"Voters",
+	"WantFence",
+	"WantShutDown",
+	"WarmupTasks",
+	"ZkMigrationReady",
+	"timeoutMs",
+	"validateOnly",
+};

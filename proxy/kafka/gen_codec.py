@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""gen_codec.py - generate proxy/kafka/codec_gen.c from Kafka JSON message definitions.
+"""gen_codec.py - generate the codec tables and names from Kafka's JSON
+message definitions.
 
-The tables describe every request/response body (and, for reference, the
-header and "data" messages) as kc_struct/kc_field trees; proxy/kafka/codec.c walks
-them at run time.  See proxy/kafka/codec-t.h for the C model.
+  --out     proxy/kafka/codec_gen.c: every request/response body (and, for
+            reference, the header and "data" messages) as kc_struct/kc_field
+            trees, which proxy/kafka/codec.c walks at run time;
+  --header  proxy/kafka/fields_gen.h: the API-key enum, the field-name enum
+            and a handle per field (KCF_<Message>_<path>) so that callers
+            name fields at compile time (kc_at), never by string.
+See proxy/kafka/codec-t.h for the C model.
 
 Usage:
-    gen_codec.py --defs DIR_OR_JAR [--defs DIR_OR_JAR ...] --out FILE
+    gen_codec.py --defs DIR_OR_JAR [--defs DIR_OR_JAR ...] --out FILE --header FILE
 
 Each --defs is a directory of *.json files or a jar/zip holding
 common/message/*.json.  Later inputs override earlier ones per
@@ -160,24 +165,38 @@ def norm_default(ftype, d):
 class Gen:
     """Builds deduplicated C tables for kc_struct/kc_field."""
 
-    def __init__(self):
+    def __init__(self, names):
         self.lines = []
         self.struct_ids = {}     # canonical key -> C name
         self.nstructs = 0
+        self.names = names       # field name -> KCN_ id (1-based)
+        self.consts = []         # (KCF_ path, struct number, field index)
 
-    def emit_struct(self, name, fields, ctx, depth=0):
-        """Emit the field table and struct for `fields`; returns C name."""
+    def emit_struct(self, name, fields, ctx, path, depth=0):
+        """Emit the field table and struct for `fields`; returns C name.
+        path names the struct for the KCF_ constants of its fields
+        (message name, then the field names leading to it)."""
         if depth > 64:
             fail('%s: struct nesting too deep (cycle?)' % ctx['msg'])
         rows = []
         for f in fields:
-            rows.append(self.field_row(f, ctx, depth))
+            rows.append(self.field_row(f, ctx, path + '_' + f['name'], depth))
         key = (name, tuple(rows))
         if key in self.struct_ids:
-            return self.struct_ids[key]
-        sid = 's_%d' % self.nstructs
-        self.nstructs += 1
-        self.struct_ids[key] = sid
+            sid = self.struct_ids[key]
+        else:
+            sid = 's_%d' % self.nstructs
+            self.nstructs += 1
+            self.struct_ids[key] = sid
+            self.emit_tables(sid, name, rows)
+        num = int(sid[2:]) + 1          # 0 is no struct: KCF_NONE
+        if len(rows) > 255:
+            fail('%s: more than 255 fields' % path)
+        for i, f in enumerate(fields):
+            self.consts.append(('KCF_%s_%s' % (path, f['name']), num, i))
+        return sid
+
+    def emit_tables(self, sid, name, rows):
         if rows:
             self.lines.append('static const struct kc_field %s_f[] = {' % sid)
             for r in rows:
@@ -186,11 +205,10 @@ class Gen:
             ftab = '%s_f' % sid
         else:
             ftab = 'NULL'
-        self.lines.append('static const struct kc_struct %s = {%s, %d, %s};'
-                          % (sid, c_str(name), len(rows), ftab))
-        return sid
+        self.lines.append('static const struct kc_struct %s = {%s, %d, %d, %s};'
+                          % (sid, c_str(name), int(sid[2:]) + 1, len(rows), ftab))
 
-    def field_row(self, f, ctx, depth):
+    def field_row(self, f, ctx, path, depth):
         what = '%s.%s' % (ctx['msg'], f.get('name'))
         t = f['type']
         sub = 'NULL'
@@ -215,7 +233,7 @@ class Gen:
                 sfields = ctx['common'][base]
             else:
                 fail('%s: unknown type %s' % (what, t))
-            sub = '&' + self.emit_struct(base, sfields, ctx, depth + 1)
+            sub = '&' + self.emit_struct(base, sfields, ctx, path, depth + 1)
         ent = ENTITIES.get(f.get('entityType'), 'KC_ENT_NONE')
         if f.get('entityType') and f['entityType'] not in ENTITIES:
             fail('%s: unknown entityType %s' % (what, f['entityType']))
@@ -233,7 +251,8 @@ class Gen:
             flex = ctx['flex']
         dtext, dint = norm_default(base if not t.startswith('[]') else t,
                                    f.get('default'))
-        return (c_str(f['name']), ctype, elem, ent, str(tag),
+        flags = 'KC_FIELD_ERROR_CODE' if (t == 'int16' and f['name'].endswith('ErrorCode')) else '0'
+        return (c_str(f['name']), 'KCN_' + f['name'], flags, ctype, elem, ent, str(tag),
                 c_range(versions), c_range(nullable), c_range(tagged),
                 c_range(flex), c_str(dtext), '%dLL' % dint if dint < 0
                 else '%d' % dint, sub)
@@ -245,7 +264,7 @@ def message_struct(gen, d):
         'flex': parse_range(d.get('flexibleVersions', 'none'), d['name']),
         'common': {c['name']: c['fields'] for c in d.get('commonStructs', [])},
     }
-    return gen.emit_struct(d['name'], d.get('fields', []), ctx)
+    return gen.emit_struct(d['name'], d.get('fields', []), ctx, d['name'])
 
 
 def api_name(d):
@@ -256,8 +275,29 @@ def api_name(d):
     return n
 
 
+def field_names(msgs):
+    """Every field name of every message (nested and common structs too)."""
+    names = set()
+
+    def walk(fields):
+        for f in fields:
+            names.add(f['name'])
+            walk(f.get('fields', []))
+    for d in msgs.values():
+        walk(d.get('fields', []))
+        for c in d.get('commonStructs', []):
+            walk(c.get('fields', []))
+    return sorted(names)
+
+
+def upper_snake(name):
+    """ApiVersions -> API_VERSIONS, DescribeTopicPartitions -> ..."""
+    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '_', name).upper()
+
+
 def generate(msgs, labels):
-    gen = Gen()
+    names = field_names(msgs)
+    gen = Gen(names)
     mlines = []
     apis = {}
     others = []
@@ -321,7 +361,59 @@ def generate(msgs, labels):
     out.append('};')
     out.append('const size_t kc_nother_msgs = '
                'sizeof(kc_other_msgs) / sizeof(kc_other_msgs[0]);')
-    return '\n'.join(out) + '\n'
+    out.append('')
+    out.append('/* Field names, indexed by enum kc_name. */')
+    out.append('const char *const kc_names[] = {')
+    out.append('\tNULL,')
+    for n in names:
+        out.append('\t%s,' % c_str(n))
+    out.append('};')
+    return '\n'.join(out) + '\n', header(apis, names, gen.consts, labels)
+
+
+def header(apis, names, consts, labels):
+    """fields_gen.h: API keys, field names and field handles, so callers
+    name what they touch at compile time instead of by string."""
+    h = []
+    h.append('/* GENERATED by proxy/kafka/gen_codec.py from Kafka %s message '
+             'definitions - DO NOT EDIT */' % ' + '.join(labels))
+    h.append('#ifndef KG_KAFKA_FIELDS_GEN_H')
+    h.append('#define KG_KAFKA_FIELDS_GEN_H')
+    h.append('')
+    h.append('/* Every API key of the definitions. */')
+    h.append('enum kc_api_key {')
+    for k in sorted(apis):
+        h.append('\tKC_API_%s = %d,' % (upper_snake(apis[k]['name']), k))
+    h.append('};')
+    h.append('#define KC_API_KEY_MAX %d' % max(apis))
+    h.append('')
+    h.append('/* Every field name of the definitions (kc_field.name_id), for code')
+    h.append(' * that looks a field up in structs of several messages: kc_find(). */')
+    h.append('enum kc_name {')
+    h.append('\tKCN_NONE = 0,')
+    for i, n in enumerate(names):
+        h.append('\tKCN_%s = %d,' % (n, i + 1))
+    h.append('\tKCN_COUNT = %d' % (len(names) + 1))
+    h.append('};')
+    h.append('')
+    h.append('/* Field handles for kc_at(): <message>_<field path>. The value is the')
+    h.append(' * struct number (kc_struct.id) << 8 | the field\'s index, so that a')
+    h.append(' * handle used on a struct of another shape finds nothing. */')
+    h.append('enum kc_field_handle {')
+    h.append('\tKCF_NONE = 0,                  /* no field */')
+    seen = {}
+    for c, num, idx in consts:
+        v = (num << 8) | idx
+        if c in seen:
+            if seen[c] != v:
+                fail('%s: two values' % c)
+            continue
+        seen[c] = v
+        h.append('\t%s = 0x%x,' % (c, v))
+    h.append('};')
+    h.append('')
+    h.append('#endif')
+    return '\n'.join(h) + '\n'
 
 
 def main():
@@ -329,14 +421,17 @@ def main():
     ap.add_argument('--defs', action='append', required=True,
                     help='directory of *.json or kafka-clients jar; '
                     'later ones override earlier ones')
-    ap.add_argument('--out', required=True, help='output C file')
+    ap.add_argument('--out', required=True, help='output C file (tables)')
+    ap.add_argument('--header', required=True,
+                    help='output header (API keys, field names and handles)')
     args = ap.parse_args()
     msgs, labels = load_inputs(args.defs)
-    text = generate(msgs, labels)
-    tmp = args.out + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as fh:
-        fh.write(text)
-    os.replace(tmp, args.out)
+    text, htext = generate(msgs, labels)
+    for path, t in ((args.out, text), (args.header, htext)):
+        tmp = path + '.tmp'
+        with open(tmp, 'w', encoding='utf-8') as fh:
+            fh.write(t)
+        os.replace(tmp, path)
 
 
 if __name__ == '__main__':

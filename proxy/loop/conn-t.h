@@ -16,12 +16,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "kafka/codec-t.h"
+#include "auth/authn-t.h"
+#include "enforce/authz-t.h"
 #include "io/sbuf-t.h"
 #include "io/stream-t.h"
+#include "kafka/codec-t.h"
 
 struct kg_worker;
-struct kg_tls_server;
+struct kg_tls_contexts;
+struct kg_audit_conn;
 
 /* A request waiting for its response, or a local response waiting for its
  * turn (local != NULL), in the order the client sent them. */
@@ -46,20 +49,6 @@ enum kg_conn_state {
 	KG_CONN_CLOSED                 /* being torn down */
 };
 
-/* Where a connection is in the broker's SASL state machine (authn.c). */
-enum kg_auth_state {
-	KG_AS_NONE,                    /* listener without SASL */
-	KG_AS_INITIAL,                 /* ApiVersions or SaslHandshake expected */
-	KG_AS_AFTER_VERSIONS,          /* ApiVersions answered; SaslHandshake next */
-	KG_AS_AUTHENTICATE,            /* tokens (SaslAuthenticate or raw v0) */
-	KG_AS_COMPLETE,                /* authenticated */
-	KG_AS_FAILED                   /* failed; closing after the delay */
-};
-
-struct kg_sasl_sess;
-struct kg_acl_subject;
-struct kg_audit_conn;
-
 struct kg_conn {
 	struct kg_worker *w;           /* owning worker (its loop) */
 	struct kg_conn *prev, *next;   /* worker's connection list */
@@ -73,8 +62,7 @@ struct kg_conn {
 	char peer[64];                 /* client address text */
 
 	struct kg_stream cs, us;       /* client and upstream sides */
-	struct kg_tls_server *tls;     /* context ref held during the handshake */
-	char principal[256];           /* "User:..." once known */
+	struct kg_tls_contexts *tls;   /* contexts held during the handshake */
 	char upstream_host[256];       /* broker host name, for upstream TLS */
 	ev_io c_rd, c_wr, u_rd, u_wr;  /* readiness watchers */
 	ev_timer timer;                /* connect timeout, then idle check */
@@ -92,26 +80,16 @@ struct kg_conn {
 	                                  through as they arrive (0: none) */
 	struct kc_arena arena;         /* decoded trees, reset per frame */
 	bool close_after_flush;        /* close once to_c is written */
-
-	int auth_state;                /* enum kg_auth_state */
-	struct kg_sasl_sess *sasl;     /* SASL exchange in progress */
-	int sasl_mech;                 /* mechanism of the (last) exchange */
-	bool sasl_raw;                 /* SaslHandshake v0: raw token frames */
-	bool reauth;                   /* KIP-368 re-authentication running */
-	bool reauth_bad_mech;          /* it asked for another mechanism */
-	bool connect_pending;          /* authenticated: connect upstream now */
 	bool hold_output;              /* failure delay: write nothing yet */
-	ev_tstamp session_expiry;      /* KIP-368 session end, 0 = none */
-	ev_tstamp reauth_started;      /* when the last re-authentication began */
-	struct sockaddr_storage peer_sa; /* client address, for the limiter */
+	struct sockaddr_storage peer_sa; /* client address */
 
-	struct kg_acl_subject *acl;    /* the principal's view of the policy */
-	uint64_t acl_gen;              /* policy generation acl was built from */
-	void *authz_recs;              /* decisions awaiting kg_authz_commit */
+	struct kg_authn authn;         /* SASL state and the principal
+	                                  (auth/authn-t.h) */
+	struct kg_authz_conn authz;    /* the policy view (enforce/authz-t.h) */
+	struct kg_audit_conn *audit;   /* audit context, NULL when off */
 
 	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
 	uint64_t requests;             /* requests received */
-	struct kg_audit_conn *audit;   /* audit log state, NULL when off */
 };
 
 #endif

@@ -20,21 +20,21 @@
 #define _GNU_SOURCE
 #include "loop/conn.h"
 #include "audit/audit.h"
-#include "enforce/authz.h"
 #include "auth/authn.h"
-#include "kafka/codec.h"
-#include "config/config.h"
-#include "loop/exchange.h"
-#include "kafka/frame.h"
 #include "auth/limiter.h"
-#include "base/log.h"
-#include "io/net.h"
 #include "auth/principal.h"
-#include "route/router.h"
-#include "auth/sasl.h"
+#include "auth/tls.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "enforce/authz.h"
+#include "io/net.h"
 #include "io/sbuf.h"
 #include "io/stream.h"
-#include "auth/tls.h"
+#include "kafka/codec.h"
+#include "kafka/frame.h"
+#include "loop/exchange.h"
+#include "loop/inflight.h"
+#include "route/router.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -66,10 +66,13 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	c->state = KG_CONN_CLOSED;
 	log_info("conn %llu %s node %d %s closed: %s (requests %llu, bytes in %llu out %llu)",
 		 (unsigned long long)c->id, c->peer, c->node_id,
-		 c->principal[0] ? c->principal : "-", reason,
+		 c->authn.principal[0] ? c->authn.principal : "-", reason,
 		 (unsigned long long)c->requests, (unsigned long long)c->bytes_c2u,
 		 (unsigned long long)c->bytes_u2c);
-	kg_audit_conn_close(c, reason);
+	struct kg_audit_close how = { .reason = reason, .bytes_from_client = c->bytes_c2u,
+				      .bytes_from_broker = c->bytes_u2c, .requests = c->requests };
+	kg_audit_conn_close(c->audit, &how);
+	c->audit = NULL;
 	ev_io_stop(w->loop, &c->c_rd);
 	ev_io_stop(w->loop, &c->c_wr);
 	ev_io_stop(w->loop, &c->u_rd);
@@ -77,14 +80,14 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	ev_timer_stop(w->loop, &c->timer);
 	kg_stream_close(&c->cs);
 	kg_stream_close(&c->us);
-	kg_tls_server_release(c->tls);
-	kg_sasl_free(c->sasl);
+	kg_tls_release(c->tls);
+	kg_authn_release(&c->authn);
 	kg_sbuf_free(&c->c_in);
 	kg_sbuf_free(&c->u_in);
 	kg_obuf_free(&c->to_c);
 	kg_obuf_free(&c->to_u);
 	kg_inflight_clear(c);
-	kg_authz_release(c);
+	kg_authz_release(&c->authz);
 	free(c->q);
 	kc_arena_free(&c->arena);
 	if (c->prev)
@@ -126,6 +129,29 @@ static int flush_side(struct kg_conn *c, bool to_client)
 	return 0;
 }
 
+/* Acts on what authn raised while it handled a frame. */
+static void authn_settle(struct kg_conn *c)
+{
+	struct kg_authn *a = &c->authn;
+	if (a->request_seen) {
+		a->request_seen = false;
+		c->requests++;
+	}
+	if (a->close_after_flush) {
+		a->close_after_flush = false;
+		c->close_after_flush = true;
+	}
+	if (a->failure_delay) {
+		/* The answer waits the failure delay, then goes, then the
+		 * connection closes, as a broker does. */
+		a->failure_delay = false;
+		c->hold_output = true;
+		ev_timer_stop(c->w->loop, &c->timer);
+		ev_timer_set(&c->timer, a->cfg->failure_delay_ms / 1000.0, 0.0);
+		ev_timer_start(c->w->loop, &c->timer);
+	}
+}
+
 /* Runs the frames of one receive buffer through exchange.c.
  * Returns 0, or -1 when the connection was closed. */
 static int process(struct kg_conn *c, bool requests)
@@ -134,8 +160,8 @@ static int process(struct kg_conn *c, bool requests)
 	const struct kg_config *cfg = c->w->gw->cfg;
 	/* A stricter cap until the client has authenticated. */
 	uint32_t max = !requests ? cfg->max_response_bytes
-		: (c->auth_state != KG_AS_NONE && c->auth_state != KG_AS_COMPLETE)
-			? cfg->auth.max_preauth_frame_bytes : cfg->max_frame_bytes;
+		: !kg_authn_done(&c->authn) ? cfg->auth.max_preauth_frame_bytes
+					    : cfg->max_frame_bytes;
 	const char *reason = NULL;
 	for (;;) {
 		if (!requests && c->u_stream_left > 0) {
@@ -150,10 +176,10 @@ static int process(struct kg_conn *c, bool requests)
 				return 0;
 			continue;
 		}
-		if (!requests && kg_exchange_emit_local(c) > 0) {
+		if (!requests && kg_inflight_emit_local(c) > 0) {
 			if (flush_side(c, true) < 0)
 				return -1;
-			if (kg_exchange_emit_local(c) > 0)
+			if (kg_inflight_emit_local(c) > 0)
 				return 0;
 		}
 		if (requests && c->qlen >= c->w->gw->cfg->max_inflight)
@@ -175,7 +201,7 @@ static int process(struct kg_conn *c, bool requests)
 		if (avail < total) {
 			if (!requests && avail >= 8 && kg_exchange_response_streamable(c, p)) {
 				c->u_stream_left = total;
-				kg_audit_responded(c);
+				kg_audit_responded(c->audit);
 				continue;
 			}
 			if (kg_sbuf_reserve(b, total) < 0)
@@ -186,15 +212,17 @@ static int process(struct kg_conn *c, bool requests)
 		enum kg_verdict v = requests
 			? kg_exchange_request(c, b->data + b->ready, total, &fwd, &reason)
 			: kg_exchange_response(c, b->data + b->ready, total, &reason);
+		if (requests)
+			authn_settle(c);
 		switch (v) {
 		case KG_FORWARD:
 			b->ready += fwd;
 			if (!requests)
-				kg_audit_responded(c);
+				kg_audit_responded(c->audit);
 			break;
 		case KG_CONSUMED:
 			if (!requests)
-				kg_audit_responded(c);
+				kg_audit_responded(c->audit);
 			/* exchange.c consumed it only with nothing before it
 			 * waiting, so the frame can simply be skipped. */
 			b->sent = b->ready = b->ready + total;
@@ -221,9 +249,9 @@ static int conn_pump(struct kg_conn *c)
 {
 	if (process(c, true) < 0)
 		return -1;
-	if (c->connect_pending) {
+	if (c->authn.connect_pending) {
 		/* Authenticated just now: only now is a broker contacted. */
-		c->connect_pending = false;
+		c->authn.connect_pending = false;
 		ev_timer_stop(c->w->loop, &c->timer);
 		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
 		ev_timer_start(c->w->loop, &c->timer);
@@ -245,7 +273,7 @@ static int conn_pump(struct kg_conn *c)
 
 static bool client_readable(const struct kg_conn *c)
 {
-	return !c->close_after_flush && c->auth_state != KG_AS_FAILED &&
+	return !c->close_after_flush && c->authn.state != KG_AS_FAILED &&
 	       c->c_in.len < c->c_in.cap && c->qlen < c->w->gw->cfg->max_inflight;
 }
 
@@ -326,7 +354,7 @@ static int principal_from_cert(struct kg_conn *c)
 {
 	X509 *cert = SSL_get0_peer_certificate(c->cs.ssl);
 	if (!cert) {
-		snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
+		snprintf(c->authn.principal, sizeof(c->authn.principal), "User:ANONYMOUS");
 		return 0;
 	}
 	static const int san_type[] = { 0, GEN_DNS, GEN_EMAIL, GEN_URI };
@@ -347,7 +375,7 @@ static int principal_from_cert(struct kg_conn *c)
 			 kg_log_clean(dn, strnlen(dn, sizeof(dn)), clean, sizeof(clean)));
 		return -1;
 	}
-	snprintf(c->principal, sizeof(c->principal), "User:%s", name);
+	snprintf(c->authn.principal, sizeof(c->authn.principal), "User:%s", name);
 	return 0;
 }
 
@@ -357,10 +385,12 @@ static int principal_from_cert(struct kg_conn *c)
 static void begin(struct kg_conn *c)
 {
 	const struct kg_config *cfg = c->w->gw->cfg;
-	kg_audit_conn_open(c);
+	if (cfg->auth.mode != KG_AUTH_SASL)
+		kg_audit_principal(c->audit, c->authn.principal);
+	kg_audit_conn_open(c->audit);
 	ev_timer_stop(c->w->loop, &c->timer);
 	if (cfg->auth.mode == KG_AUTH_SASL) {
-		c->auth_state = KG_AS_INITIAL;
+		c->authn.state = KG_AS_INITIAL;
 		c->state = KG_CONN_AUTHENTICATING;
 		ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
 		ev_timer_start(c->w->loop, &c->timer);
@@ -391,22 +421,34 @@ static void handshake_step(struct kg_conn *c)
 		kg_conn_close(c, why);
 		return;
 	}
-	kg_audit_tls_done(c);
+	if (c->audit) {
+		struct kg_tls_peer p;
+		kg_tls_peer_describe(c->cs.ssl, &p);
+		struct kg_audit_tls t = { .version = p.version, .cipher = p.cipher,
+					  .cert_subject = p.has_cert ? p.subject : NULL,
+					  .cert_sha256 = p.sha256 };
+		kg_audit_tls_done(c->audit, &t);
+	}
 	if (principal_from_cert(c) < 0) {
-		kg_audit_auth(c, false, "TLS", "certificate maps to no principal");
+		struct kg_audit_auth e = { .ok = false, .mechanism = "TLS",
+					   .reason = "certificate maps to no principal" };
+		kg_audit_auth(c->audit, &e);
 		kg_conn_close(c, "certificate maps to no principal");
 		return;
 	}
-	if (SSL_get0_peer_certificate(c->cs.ssl))
-		kg_audit_auth(c, true, "TLS", NULL);
+	if (SSL_get0_peer_certificate(c->cs.ssl)) {
+		struct kg_audit_auth e = { .ok = true, .mechanism = "TLS",
+					   .principal = c->authn.principal };
+		kg_audit_auth(c->audit, &e);
+	}
 	const char *sni = SSL_get_servername(c->cs.ssl, TLSEXT_NAMETYPE_host_name);
 	char clean[256];
 	log_info("conn %llu %s: %s %s, principal %s, sni %s, node %d",
 		 (unsigned long long)c->id, c->peer, SSL_get_version(c->cs.ssl),
-		 SSL_get_cipher_name(c->cs.ssl), c->principal,
+		 SSL_get_cipher_name(c->cs.ssl), c->authn.principal,
 		 sni ? kg_log_clean(sni, strlen(sni), clean, sizeof(clean)) : "-", c->node_id);
 	/* The rules were needed only now; the SSL keeps its own context. */
-	kg_tls_server_release(c->tls);
+	kg_tls_release(c->tls);
 	c->tls = NULL;
 	begin(c);
 }
@@ -508,8 +550,10 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		kg_conn_close(c, "TLS handshake timed out");
 		return;
 	}
-	if (c->auth_state == KG_AS_FAILED) {
-		kg_authn_delay_over(c);
+	if (c->authn.state == KG_AS_FAILED) {
+		/* The failure delay is over: send what was held and close. */
+		c->hold_output = false;
+		c->close_after_flush = true;
 		conn_pump(c);
 		return;
 	}
@@ -610,7 +654,19 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	kg_audit_conn_new(c);
+	struct kg_audit_conn_info ai = { .id = c->id, .broker = node_id, .sni = sni,
+					 .tls = cfg->tls.enabled,
+					 .peer = (const struct sockaddr *)&c->peer_sa };
+	c->audit = kg_audit_conn_new(&ai);
+	c->authn = (struct kg_authn){
+		.cfg = &cfg->auth, .peer = (const struct sockaddr *)&c->peer_sa,
+		.conn_id = c->id, .peer_text = c->peer, .audit = c->audit,
+		.answer = { kg_inflight_queue_local, c }, .api_versions = kg_exchange_api_versions,
+		.arena = &c->arena, .state = KG_AS_NONE,
+	};
+	c->authz = (struct kg_authz_conn){ .principal = c->authn.principal,
+					   .peer = (const struct sockaddr *)&c->peer_sa,
+					   .audit = c->audit };
 
 	ev_io_init(&c->c_rd, on_client_read, fd, EV_READ);
 	ev_io_init(&c->c_wr, on_client_write, fd, EV_WRITE);
@@ -624,8 +680,8 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		return;
 	}
 	if (cfg->tls.enabled) {
-		c->tls = kg_tls_server_acquire();
-		c->cs.ssl = c->tls ? SSL_new(c->tls->ctx) : NULL;
+		c->tls = kg_tls_acquire();
+		c->cs.ssl = c->tls && c->tls->server ? SSL_new(c->tls->server) : NULL;
 		if (!c->cs.ssl || SSL_set_fd(c->cs.ssl, fd) != 1) {
 			kg_conn_close(c, "cannot start TLS");
 			return;
@@ -638,6 +694,6 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		handshake_step(c);
 		return;
 	}
-	snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
+	snprintf(c->authn.principal, sizeof(c->authn.principal), "User:ANONYMOUS");
 	begin(c);
 }

@@ -1,100 +1,35 @@
 /* exchange.c - per-frame decisions.
  *
- * Requests: the api key and version must be allowed (apis.c) and the
- * whole frame must decode with the generated codec, or the connection is
- * closed: nothing the gateway cannot parse is ever forwarded. ApiVersions
- * of an unknown (newer) version is answered locally, as a broker does.
+ *   request --not authenticated--> auth/authn.c (answers everything itself)
+ *           --allowed key/version (enforce/apis.c), decodes whole-->
+ *           enforce/authz.c: forward / forward edited / answer / close
+ *   response --matched with the in-flight queue--> decoded when it carries
+ *           addresses (route/rewrite.c), ApiVersions ranges
+ *           (enforce/versions.c), denied items or things to hide
+ *           (enforce/authz.c) or an outcome the audit log records;
+ *           else forwarded untouched
  *
- * Responses: matched in order with the in-flight queue; those that carry
- * broker addresses or API ranges are decoded, rewritten and re-encoded
- * into to_c; the rest are forwarded untouched.
+ * Nothing the gateway cannot parse is ever forwarded: an unknown key or
+ * version, or a frame that does not decode, closes the connection.
+ * ApiVersions of an unknown (newer) version is answered locally, as a
+ * broker does.
  */
 #include "loop/exchange.h"
-#include "enforce/apis.h"
 #include "audit/audit.h"
 #include "auth/authn.h"
+#include "base/log.h"
+#include "enforce/apis.h"
 #include "enforce/authz.h"
+#include "enforce/versions.h"
+#include "io/sbuf.h"
 #include "kafka/codec.h"
 #include "kafka/frame.h"
-#include "base/log.h"
-#include "route/rewrite.h"
-#include "io/sbuf.h"
+#include "loop/inflight.h"
 #include "loop/worker-t.h"
+#include "route/rewrite.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define API_PRODUCE 0
-#define API_API_VERSIONS 18
-#define API_SASL_HANDSHAKE 17
-#define API_SASL_AUTHENTICATE 36
-
-int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
-{
-	if (c->qlen == c->qcap) {
-		uint32_t cap = c->qcap ? c->qcap * 2 : 16;
-		struct kg_inflight *q = malloc(cap * sizeof(*q));
-		if (!q)
-			return -1;
-		for (uint32_t i = 0; i < c->qlen; i++)
-			q[i] = c->q[(c->qhead + i) % c->qcap];
-		free(c->q);
-		c->q = q;
-		c->qcap = cap;
-		c->qhead = 0;
-	}
-	c->q[(c->qhead + c->qlen) % c->qcap] = *e;
-	c->qlen++;
-	return 0;
-}
-
-static void inflight_pop(struct kg_conn *c)
-{
-	free(c->q[c->qhead].local);
-	free(c->q[c->qhead].merge);
-	c->qhead = (c->qhead + 1) % c->qcap;
-	c->qlen--;
-}
-
-void kg_inflight_clear(struct kg_conn *c)
-{
-	while (c->qlen > 0)
-		inflight_pop(c);
-}
-
-int kg_exchange_emit_local(struct kg_conn *c)
-{
-	/* Never in the middle of a response being passed through. */
-	if (c->u_stream_left > 0)
-		return c->qlen > 0 && c->q[c->qhead].local;
-	while (c->qlen > 0 && c->q[c->qhead].local) {
-		/* Everything before it must already be in to_c or written. */
-		if (c->u_in.ready != c->u_in.sent)
-			return 1;
-		struct kg_inflight *e = &c->q[c->qhead];
-		uint8_t *p = kg_obuf_extend(&c->to_c, e->local_len);
-		if (!p)
-			return 1;
-		memcpy(p, e->local, e->local_len);
-		inflight_pop(c);
-	}
-	return 0;
-}
-
-/* Queues a gateway-made response frame behind the pending ones; takes
- * ownership of frame. */
-int kg_exchange_queue_local(struct kg_conn *c, int32_t corr, int16_t key,
-			    int16_t ver, uint8_t *frame, long len)
-{
-	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
-				 .local = frame, .local_len = (uint32_t)len };
-	if (kg_inflight_push(c, &e) < 0) {
-		free(frame);
-		return -1;
-	}
-	kg_exchange_emit_local(c);
-	return 0;
-}
 
 /* Removes `trailing` bytes from the end of the frame at c_in.ready, in
  * place: the size prefix and the parsed part move forward over them and
@@ -119,7 +54,7 @@ static enum kg_verdict answer_local(struct kg_conn *c, int32_t corr, int16_t key
 {
 	uint8_t *f;
 	long n = kg_frame_response(key, ver, corr, resp, &f);
-	if (n < 0 || kg_exchange_queue_local(c, corr, key, ver, f, n) < 0) {
+	if (n < 0 || kg_inflight_queue_local(c, corr, key, ver, f, n) < 0) {
 		*reason = "cannot encode an authorization error response";
 		return KG_CLOSE;
 	}
@@ -166,13 +101,23 @@ static int forward_rewritten(struct kg_conn *c, const uint8_t *body,
 	return 0;
 }
 
+/* A frame for the SASL state machine. Every frame authn takes is answered
+ * locally: nothing before it may still be waiting to go upstream. */
+static enum kg_verdict to_authn(struct kg_conn *c, const uint8_t *frame, size_t len,
+				const char **reason)
+{
+	if (c->c_in.ready != c->c_in.sent)
+		return KG_WAIT;
+	return kg_authn_request(&c->authn, ev_now(c->w->loop), frame, len, reason);
+}
+
 enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 				    size_t len, size_t *forward_len,
 				    const char **reason)
 {
 	*forward_len = len;
-	if (c->auth_state != KG_AS_NONE && c->auth_state != KG_AS_COMPLETE)
-		return kg_authn_request(c, frame, len, reason);
+	if (!kg_authn_done(&c->authn))
+		return to_authn(c, frame, len, reason);
 	const uint8_t *body = frame + 4;
 	size_t blen = len - 4;
 	int16_t key, ver;
@@ -181,24 +126,25 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		*reason = "malformed request header";
 		return KG_CLOSE;
 	}
-	if (c->auth_state == KG_AS_COMPLETE) {
-		if (key == API_SASL_HANDSHAKE || key == API_SASL_AUTHENTICATE)
-			return kg_authn_request(c, frame, len, reason);
+	if (c->authn.state == KG_AS_COMPLETE) {
+		if (key == KC_API_SASL_HANDSHAKE || key == KC_API_SASL_AUTHENTICATE)
+			return to_authn(c, frame, len, reason);
 		/* KIP-368: past its lifetime a session may only re-authenticate;
 		 * anything else closes it without an answer, as a broker does. */
-		if (c->session_expiry > 0 && ev_now(c->w->loop) > c->session_expiry) {
+		if (c->authn.session_expiry > 0 &&
+		    ev_now(c->w->loop) > c->authn.session_expiry) {
 			*reason = "session expired without re-authentication";
 			return KG_CLOSE;
 		}
 	}
-	if (key == API_API_VERSIONS && ver > kg_api_max_version(API_API_VERSIONS)) {
+	if (key == KC_API_API_VERSIONS && kg_versions_unknown(ver)) {
 		/* Cutting the frame out needs nothing before it unsent. */
 		if (c->c_in.ready != c->c_in.sent)
 			return KG_WAIT;
 		c->requests++;
 		uint8_t *resp;
-		long rlen = kg_apiversions_unsupported(corr, &resp);
-		if (rlen < 0 || kg_exchange_queue_local(c, corr, key, ver, resp, rlen) < 0) {
+		long rlen = kg_versions_unsupported(corr, &resp);
+		if (rlen < 0 || kg_inflight_queue_local(c, corr, key, ver, resp, rlen) < 0) {
 			*reason = "out of memory";
 			return KG_CLOSE;
 		}
@@ -230,11 +176,11 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	if (trailing > 0 && c->c_in.ready != c->c_in.sent)
 		return KG_WAIT;
 	struct kg_authz_out ao;
-	kg_authz_request(c, &h, req, &ao);
+	kg_authz_request(&c->authz, &c->arena, &h, req, &ao);
 	if (ao.verdict == KG_AUTHZ_CLOSE) {
-		kg_authz_commit(c, key);
+		kg_authz_commit(&c->authz, key);
 		log_warn("conn %llu %s %s: %s v%d: %s", (unsigned long long)c->id, c->peer,
-			 c->principal, kg_api_name(key), ver, ao.reason);
+			 c->authn.principal, kg_api_name(key), ver, ao.reason);
 		*reason = ao.reason;
 		return KG_CLOSE;
 	}
@@ -242,14 +188,14 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	 * again after the wait, so nothing is recorded yet. */
 	if (ao.verdict != KG_AUTHZ_FORWARD && c->c_in.ready != c->c_in.sent)
 		return KG_WAIT;
-	kg_authz_commit(c, key);
+	kg_authz_commit(&c->authz, key);
 	c->requests++;
 	if (ao.verdict == KG_AUTHZ_LOCAL)
 		return answer_local(c, corr, key, ver, ao.local, reason);
 	bool expects_response = true;
-	if (key == API_PRODUCE) {
+	if (key == KC_API_PRODUCE) {
 		/* Produce with acks=0 gets no response from the broker. */
-		struct kc_value *acks = kc_get(req, "Acks");
+		struct kc_value *acks = kc_at(req, KCF_ProduceRequest_Acks);
 		expects_response = !(acks && acks->u.i == 0);
 	}
 	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
@@ -264,7 +210,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		*reason = "out of memory";
 		return KG_CLOSE;
 	}
-	kg_audit_request(c, key, ver, req, len - trailing);
+	kg_audit_request(c->audit, key, ver, req, len - trailing);
 	if (ao.verdict == KG_AUTHZ_REWRITE) {
 		if (forward_rewritten(c, body, &h, req) < 0) {
 			*reason = "cannot encode the authorized request";
@@ -312,7 +258,7 @@ int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
 	struct kg_inflight *e = &c->q[c->qhead];
 	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr || response_decoded(e))
 		return 0;   /* the whole frame decides (or refuses) it */
-	inflight_pop(c);
+	kg_inflight_pop(c);
 	return 1;
 }
 
@@ -330,7 +276,7 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		return KG_CLOSE;
 	}
 	if (!response_decoded(e)) {
-		inflight_pop(c);
+		kg_inflight_pop(c);
 		return KG_FORWARD;
 	}
 	/* A replaced frame must not overtake bytes still waiting. */
@@ -348,24 +294,35 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		*reason = "malformed response from broker";
 		return KG_CLOSE;
 	}
-	int rc = kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp,
-				     &c->arena, c->sni);
-	int rz = rc < 0 ? 0 : kg_authz_response(c, e->api_key, e->version, e->post, e->merge,
-						e->merge_len, resp);
+	int rc = e->api_key == KC_API_API_VERSIONS
+		? kg_versions_cap(resp)
+		: kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp, &c->arena,
+				      c->sni);
+	int rz = rc < 0 ? 0 : kg_authz_response(&c->authz, &c->arena, e->api_key, e->version,
+						e->post, e->merge, e->merge_len, resp);
 	if (rc < 0 || rz < 0) {
 		*reason = "response cannot be rewritten";
 		return KG_CLOSE;
 	}
 	if (kg_audit_wants_response(e->api_key))
-		kg_audit_response(c, e->api_key, e->version, resp);
+		kg_audit_response(c->audit, e->api_key, e->version, resp);
 	if (rc == 0 && rz == 0) {
-		inflight_pop(c);
+		kg_inflight_pop(c);
 		return KG_FORWARD;
 	}
 	if (encode_response(c, corr, resp, e->api_key, e->version) < 0) {
 		*reason = "cannot encode rewritten response";
 		return KG_CLOSE;
 	}
-	inflight_pop(c);
+	kg_inflight_pop(c);
 	return KG_CONSUMED;
+}
+
+long kg_exchange_api_versions(void *ctx, int16_t version, int32_t corr, struct kc_obj *req,
+			      struct kc_arena *a, bool *full, uint8_t **frame,
+			      const char **reason)
+{
+	struct kg_conn *c = ctx;
+	return kg_versions_preauth(&c->w->gw->router, c->audit, version, corr, req, a, full,
+				   frame, reason);
 }

@@ -1,18 +1,13 @@
 /* exchange.h - what happens to each whole frame: a request from the
- * client, or a response from the broker. conn.c does the I/O. */
-#ifndef KG_EXCHANGE_H
-#define KG_EXCHANGE_H
+ * client, or a response from the broker. conn.c does the I/O; the verdict
+ * type is base/exchange-t.h's. */
+#ifndef KG_LOOP_EXCHANGE_H
+#define KG_LOOP_EXCHANGE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "base/exchange-t.h"
 #include "loop/conn-t.h"
-
-enum kg_verdict {
-	KG_FORWARD,                    /* pass the frame on unchanged */
-	KG_CONSUMED,                   /* frame handled; do not forward it */
-	KG_WAIT,                       /* cannot decide until output drains */
-	KG_CLOSE                       /* close the connection (reason set) */
-};
 
 /* frame points at the 4-byte size prefix; len includes it. For
  * KG_FORWARD, *forward_len is the length to forward from c_in.ready, which
@@ -27,17 +22,10 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
  * can be passed on as they arrive instead of buffering the whole frame.
  * 0 when the whole frame is needed. */
 int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame);
-/* Moves local responses at the head of the in-flight queue to to_c.
- * Returns 0, or 1 when blocked behind unsent pass-through bytes. */
-int kg_exchange_emit_local(struct kg_conn *c);
-
-/* Queues a gateway-made response frame (owned, malloc'd) behind the
- * responses still pending, so the client sees them in order. */
-int kg_exchange_queue_local(struct kg_conn *c, int32_t corr, int16_t key,
-			    int16_t ver, uint8_t *frame, long len);
-
-/* In-flight ring. */
-int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e);
-void kg_inflight_clear(struct kg_conn *c);
+/* The ApiVersions answer before authentication (auth/authn-t.h's
+ * kg_api_versions_fn; ctx is the connection). */
+long kg_exchange_api_versions(void *ctx, int16_t version, int32_t corr, struct kc_obj *req,
+			      struct kc_arena *a, bool *full, uint8_t **frame,
+			      const char **reason);
 
 #endif

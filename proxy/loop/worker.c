@@ -161,11 +161,11 @@ static void *worker_main(void *arg)
 	struct kg_worker *w = arg;
 	current_worker = w;
 	listeners_sync(w);
-	kg_audit_worker_begin(w);
+	kg_audit_worker_begin(w->loop);
 	ev_run(w->loop, 0);
 	while (w->conns)
 		kg_conn_close(w->conns, "gateway stopping");
-	kg_audit_worker_end(w);
+	kg_audit_worker_end(w->loop);
 	for (size_t i = 0; i < w->nls; i++) {
 		ev_io_stop(w->loop, &w->ls[i]->io);
 		close(w->ls[i]->io.fd);

@@ -23,9 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define API_METADATA 3
 #define METADATA_VERSION 12
-#define API_API_VERSIONS 18
 #define API_VERSIONS_VERSION 3
 
 static pthread_t refresh_thread;
@@ -105,11 +103,11 @@ static long build_frame(struct kc_arena *a, int16_t key, int16_t ver, int32_t co
 }
 
 /* Sends one request and decodes its response. NULL on any failure. */
-static struct kc_obj *round_trip(struct kg_gateway *gw, struct kg_stream *s,
+static struct kc_obj *round_trip(struct kg_router *r, struct kg_stream *s,
 				 struct kc_arena *a, int16_t key, int16_t ver,
 				 int32_t corr, const struct kc_obj *req)
 {
-	int timeout = (int)gw->cfg->connect_timeout_ms;
+	int timeout = (int)r->cfg->connect_timeout_ms;
 	uint8_t *frame, hdr[4];
 	long flen = build_frame(a, key, ver, corr, req, &frame);
 	if (flen < 0 || io_all(s, frame, (size_t)flen, true, timeout) < 0 ||
@@ -117,7 +115,7 @@ static struct kc_obj *round_trip(struct kg_gateway *gw, struct kg_stream *s,
 		return NULL;
 	uint32_t size = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 			(uint32_t)hdr[2] << 8 | hdr[3];
-	if (size < 5 || size > gw->cfg->max_response_bytes)
+	if (size < 5 || size > r->cfg->max_response_bytes)
 		return NULL;
 	uint8_t *resp = kc_arena_alloc(a, size);
 	int32_t rcorr;
@@ -133,19 +131,19 @@ static struct kc_obj *round_trip(struct kg_gateway *gw, struct kg_stream *s,
 
 /* ApiVersions: the broker's ranges, kept so the gateway can answer
  * ApiVersions itself before a client has authenticated. */
-static int learn_api_versions(struct kg_gateway *gw, struct kg_stream *s,
+static int learn_api_versions(struct kg_router *r, struct kg_stream *s,
 			      struct kc_arena *a)
 {
-	const struct kc_api *api = kc_api_find(API_API_VERSIONS);
+	const struct kc_api *api = kc_api_find(KC_API_API_VERSIONS);
 	struct kc_obj *req = kc_obj_new(api->request->body, API_VERSIONS_VERSION, a);
-	struct kc_value *n = req ? kc_get(req, "ClientSoftwareName") : NULL;
-	struct kc_value *v = req ? kc_get(req, "ClientSoftwareVersion") : NULL;
+	struct kc_value *n = req ? kc_at(req, KCF_ApiVersionsRequest_ClientSoftwareName) : NULL;
+	struct kc_value *v = req ? kc_at(req, KCF_ApiVersionsRequest_ClientSoftwareVersion) : NULL;
 	if (!n || !v || kc_set_string(a, n, "kafka-gateway", 13) < 0 ||
 	    kc_set_string(a, v, KG_VERSION_STRING, strlen(KG_VERSION_STRING)) < 0)
 		return -1;
-	struct kc_obj *resp = round_trip(gw, s, a, API_API_VERSIONS, API_VERSIONS_VERSION, 1, req);
-	struct kc_value *err = resp ? kc_get(resp, "ErrorCode") : NULL;
-	struct kc_value *keys = resp ? kc_get(resp, "ApiKeys") : NULL;
+	struct kc_obj *resp = round_trip(r, s, a, KC_API_API_VERSIONS, API_VERSIONS_VERSION, 1, req);
+	struct kc_value *err = resp ? kc_at(resp, KCF_ApiVersionsResponse_ErrorCode) : NULL;
+	struct kc_value *keys = resp ? kc_at(resp, KCF_ApiVersionsResponse_ApiKeys) : NULL;
 	if (!err || err->u.i != 0 || !keys)
 		return -1;
 	struct kg_api_range ranges[KG_MAX_API_KEY + 1];
@@ -153,19 +151,19 @@ static int learn_api_versions(struct kg_gateway *gw, struct kg_stream *s,
 		ranges[i] = (struct kg_api_range){ -1, -1 };
 	for (int32_t i = 0; i < keys->u.arr.n; i++) {
 		struct kc_obj *e = keys->u.arr.v[i].u.obj;
-		int64_t k = kc_get(e, "ApiKey")->u.i;
+		int64_t k = kc_at(e, KCF_ApiVersionsResponse_ApiKeys_ApiKey)->u.i;
 		if (k >= 0 && k <= KG_MAX_API_KEY)
-			ranges[k] = (struct kg_api_range){ (int16_t)kc_get(e, "MinVersion")->u.i,
-							   (int16_t)kc_get(e, "MaxVersion")->u.i };
+			ranges[k] = (struct kg_api_range){ (int16_t)kc_at(e, KCF_ApiVersionsResponse_ApiKeys_MinVersion)->u.i,
+							   (int16_t)kc_at(e, KCF_ApiVersionsResponse_ApiKeys_MaxVersion)->u.i };
 	}
-	kg_router_set_api_ranges(&gw->router, ranges);
+	kg_router_set_api_ranges(r, ranges);
 	return 0;
 }
 
-static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr,
+static int refresh_from(struct kg_router *r, const struct kg_addr *addr,
 			const char *host)
 {
-	int timeout = (int)gw->cfg->connect_timeout_ms;
+	int timeout = (int)r->cfg->connect_timeout_ms;
 	int fd = kg_net_connect(addr);
 	if (fd < 0 || wait_fd(fd, POLLOUT, timeout) < 0) {
 		if (fd >= 0)
@@ -176,42 +174,41 @@ static int refresh_from(struct kg_gateway *gw, const struct kg_addr *addr,
 	socklen_t el = sizeof(err);
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
 	struct kg_stream s = { .fd = fd };
-	if (!err && gw->cfg->upstream_tls.enabled) {
-		s.ssl = kg_tls_upstream_new(host, gw->cfg->upstream_tls.verify_hostname);
+	if (!err && r->cfg->upstream_tls.enabled) {
+		s.ssl = kg_tls_upstream_new(host, r->cfg->upstream_tls.verify_hostname);
 		if (!s.ssl || SSL_set_fd(s.ssl, fd) != 1)
 			err = 1;
 	}
 	struct kc_arena a;
 	kc_arena_init(&a);
 	int seen = -1;
-	const struct kc_api *mapi = kc_api_find(API_METADATA);
+	const struct kc_api *mapi = kc_api_find(KC_API_METADATA);
 	struct kc_obj *req = err ? NULL : kc_obj_new(mapi->request->body, METADATA_VERSION, &a);
-	struct kc_value *topics = req ? kc_get(req, "Topics") : NULL;
+	struct kc_value *topics = req ? kc_at(req, KCF_MetadataRequest_Topics) : NULL;
 	if (topics)
 		topics->u.arr.n = -1;
-	int fi = kc_field_index(mapi->request->body, "Topics");
 	struct kc_obj *o;
 	/* Topics = null asks for every topic (with its id). */
-	if (!topics || fi < 0 ||
-	    learn_api_versions(gw, &s, &a) < 0 ||
-	    !(o = round_trip(gw, &s, &a, API_METADATA, METADATA_VERSION, 2, req)))
+	if (!topics ||
+	    learn_api_versions(r, &s, &a) < 0 ||
+	    !(o = round_trip(r, &s, &a, KC_API_METADATA, METADATA_VERSION, 2, req)))
 		goto out;
-	struct kc_value *brokers = kc_get(o, "Brokers");
-	struct kc_value *tl = kc_get(o, "Topics");
+	struct kc_value *brokers = kc_at(o, KCF_MetadataResponse_Brokers);
+	struct kc_value *tl = kc_at(o, KCF_MetadataResponse_Topics);
 	for (int32_t i = 0; tl && i < tl->u.arr.n; i++) {
 		struct kc_obj *t = tl->u.arr.v[i].u.obj;
-		struct kc_value *id = kc_get(t, "TopicId"), *nm = kc_get(t, "Name");
+		struct kc_value *id = kc_at(t, KCF_MetadataResponse_Topics_TopicId), *nm = kc_at(t, KCF_MetadataResponse_Topics_Name);
 		if (id && nm && nm->u.b.len > 0)
 			kg_topics_learn(id->u.uuid, (const char *)nm->u.b.p, (size_t)nm->u.b.len);
 	}
 	seen = 0;
 	for (int32_t i = 0; brokers && i < brokers->u.arr.n; i++) {
 		struct kc_obj *b = brokers->u.arr.v[i].u.obj;
-		struct kc_value *id = kc_get(b, "NodeId"), *h = kc_get(b, "Host"),
-				*port = kc_get(b, "Port");
+		struct kc_value *id = kc_at(b, KCF_MetadataResponse_Brokers_NodeId), *h = kc_at(b, KCF_MetadataResponse_Brokers_Host),
+				*port = kc_at(b, KCF_MetadataResponse_Brokers_Port);
 		if (!id || !h || !port || h->u.b.len < 0)
 			continue;
-		kg_router_learn(&gw->router, (int32_t)id->u.i, (const char *)h->u.b.p,
+		kg_router_learn(r, (int32_t)id->u.i, (const char *)h->u.b.p,
 				(size_t)h->u.b.len, (int32_t)port->u.i);
 		seen++;
 	}
@@ -223,13 +220,13 @@ out:
 	return seen;
 }
 
-int kg_refresh_once(struct kg_gateway *gw)
+int kg_refresh_once(struct kg_router *r)
 {
 	struct kg_addr addr;
 	char host[256];
-	for (unsigned attempt = 0; kg_router_bootstrap(&gw->router, attempt, &addr, host) == 0;
+	for (unsigned attempt = 0; kg_router_bootstrap(r, attempt, &addr, host) == 0;
 	     attempt++) {
-		int n = refresh_from(gw, &addr, host);
+		int n = refresh_from(r, &addr, host);
 		if (n >= 0)
 			return n;
 	}
@@ -238,12 +235,12 @@ int kg_refresh_once(struct kg_gateway *gw)
 
 static void *refresh_main(void *arg)
 {
-	struct kg_gateway *gw = arg;
+	struct kg_router *r = arg;
 	int last = -2;
 	pthread_mutex_lock(&refresh_lock);
 	while (!refresh_stopping) {
 		pthread_mutex_unlock(&refresh_lock);
-		int n = kg_refresh_once(gw);
+		int n = kg_refresh_once(r);
 		if (n < 0 && last != -1)
 			log_warn("metadata refresh: no upstream bootstrap server answered; "
 				 "will retry");
@@ -254,7 +251,7 @@ static void *refresh_main(void *arg)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		/* Retry soon while the cluster is unreachable. */
-		uint32_t ms = n < 0 ? 2000 : gw->cfg->metadata_refresh_ms;
+		uint32_t ms = n < 0 ? 2000 : r->cfg->metadata_refresh_ms;
 		ts.tv_sec += ms / 1000;
 		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -276,10 +273,10 @@ static void *refresh_main(void *arg)
 	return NULL;
 }
 
-int kg_refresh_start(struct kg_gateway *gw)
+int kg_refresh_start(struct kg_router *r)
 {
 	refresh_stopping = false;
-	if (pthread_create(&refresh_thread, NULL, refresh_main, gw) != 0)
+	if (pthread_create(&refresh_thread, NULL, refresh_main, r) != 0)
 		return -1;
 	refresh_running = true;
 	return 0;

@@ -1,5 +1,5 @@
-/* rewrite.c - broker address rewriting and ApiVersions capping on decoded
- * response trees (codec.h). The places that carry broker endpoints are
+/* rewrite.c - broker address rewriting on decoded response trees
+ * (kafka/codec.h). The places that carry broker endpoints are
  * listed in the reference, section 4:
  *   Metadata           Brokers[]{NodeId,Host,Port}
  *   DescribeCluster    Brokers[]{BrokerId,Host,Port}
@@ -11,36 +11,58 @@
  * must never reach a client.
  */
 #include "route/rewrite.h"
-#include "enforce/apis.h"
 #include "kafka/codec.h"
+#include "kafka/errors.h"
 #include "config/config.h"
-#include "kafka/frame.h"
 #include "base/log.h"
 #include "route/router.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define ERR_COORDINATOR_NOT_AVAILABLE 15
-#define ERR_UNSUPPORTED_VERSION 35
+/* Where one response keeps the id, host and port of its endpoints. */
+struct endpoint_fields {
+	enum kc_field_handle id, host, port;
+};
 
-enum { API_PRODUCE = 0, API_FETCH = 1, API_METADATA = 3, API_FIND_COORDINATOR = 10,
-       API_API_VERSIONS = 18, API_DESCRIBE_CLUSTER = 60, API_SHARE_FETCH = 78,
-       API_SHARE_ACKNOWLEDGE = 79 };
+#define ENDPOINTS(msg, arr, id) \
+	{ KCF_##msg##_##arr##_##id, KCF_##msg##_##arr##_Host, KCF_##msg##_##arr##_Port }
+static const struct endpoint_fields metadata_brokers = ENDPOINTS(MetadataResponse, Brokers, NodeId);
+static const struct endpoint_fields cluster_brokers =
+	ENDPOINTS(DescribeClusterResponse, Brokers, BrokerId);
+static const struct endpoint_fields produce_nodes = ENDPOINTS(ProduceResponse, NodeEndpoints, NodeId);
+static const struct endpoint_fields fetch_nodes = ENDPOINTS(FetchResponse, NodeEndpoints, NodeId);
+static const struct endpoint_fields share_fetch_nodes =
+	ENDPOINTS(ShareFetchResponse, NodeEndpoints, NodeId);
+static const struct endpoint_fields share_ack_nodes =
+	ENDPOINTS(ShareAcknowledgeResponse, NodeEndpoints, NodeId);
+
+/* FindCoordinator: v0-3 answer at the top level, v4+ per key. */
+struct coordinator_fields {
+	enum kc_field_handle err, id, host, port;
+};
+static const struct coordinator_fields coord_top = {
+	KCF_FindCoordinatorResponse_ErrorCode, KCF_FindCoordinatorResponse_NodeId,
+	KCF_FindCoordinatorResponse_Host, KCF_FindCoordinatorResponse_Port };
+static const struct coordinator_fields coord_key = {
+	KCF_FindCoordinatorResponse_Coordinators_ErrorCode,
+	KCF_FindCoordinatorResponse_Coordinators_NodeId,
+	KCF_FindCoordinatorResponse_Coordinators_Host,
+	KCF_FindCoordinatorResponse_Coordinators_Port };
 
 bool kg_rewrite_needed(int16_t api_key, int16_t version)
 {
 	switch (api_key) {
-	case API_METADATA:
-	case API_FIND_COORDINATOR:
-	case API_API_VERSIONS:
-	case API_DESCRIBE_CLUSTER:
-	case API_SHARE_FETCH:
-	case API_SHARE_ACKNOWLEDGE:
+	case KC_API_METADATA:
+	case KC_API_FIND_COORDINATOR:
+	case KC_API_API_VERSIONS:      /* ranges capped by enforce/versions.c */
+	case KC_API_DESCRIBE_CLUSTER:
+	case KC_API_SHARE_FETCH:
+	case KC_API_SHARE_ACKNOWLEDGE:
 		return true;
-	case API_PRODUCE:
+	case KC_API_PRODUCE:
 		return version >= 10;
-	case API_FETCH:
+	case KC_API_FETCH:
 		return version >= 16;
 	default:
 		return false;
@@ -80,7 +102,7 @@ static int endpoint_rewrite(struct kg_router *r, struct kc_arena *a,
 /* Rewrites every element of an endpoint array; drops those that cannot be
  * rewritten. Returns 1 if the array was non-empty (changed). */
 static int endpoints_rewrite(struct kg_router *r, struct kc_arena *a,
-			     struct kc_value *arr, const char *id_name, bool learn,
+			     struct kc_value *arr, const struct endpoint_fields *ef, bool learn,
 			     bool sni)
 {
 	if (!arr || arr->u.arr.n <= 0)
@@ -90,8 +112,8 @@ static int endpoints_rewrite(struct kg_router *r, struct kc_arena *a,
 		struct kc_obj *e = arr->u.arr.v[i].u.obj;
 		if (!e)
 			continue;
-		if (endpoint_rewrite(r, a, kc_get(e, id_name), kc_get(e, "Host"),
-				     kc_get(e, "Port"), learn, sni) < 0)
+		if (endpoint_rewrite(r, a, kc_at(e, ef->id), kc_at(e, ef->host),
+				     kc_at(e, ef->port), learn, sni) < 0)
 			continue;
 		arr->u.arr.v[keep++] = arr->u.arr.v[i];
 	}
@@ -102,63 +124,35 @@ static int endpoints_rewrite(struct kg_router *r, struct kc_arena *a,
 /* Blanks the coordinator address. A broker's own error (e.g.
  * GROUP_AUTHORIZATION_FAILED) is kept: only an answer that claimed success
  * becomes COORDINATOR_NOT_AVAILABLE. */
-static void coordinator_unavailable(struct kc_arena *a, struct kc_obj *o)
+static void coordinator_unavailable(struct kc_arena *a, struct kc_obj *o,
+				    const struct coordinator_fields *cf)
 {
 	struct kc_value *v;
-	if ((v = kc_get(o, "ErrorCode")) && v->u.i == 0)
-		v->u.i = ERR_COORDINATOR_NOT_AVAILABLE;
-	if ((v = kc_get(o, "NodeId")))
+	if ((v = kc_at(o, cf->err)) && v->u.i == 0)
+		v->u.i = KERR_COORDINATOR_NOT_AVAILABLE;
+	if ((v = kc_at(o, cf->id)))
 		v->u.i = -1;
-	if ((v = kc_get(o, "Host")))
+	if ((v = kc_at(o, cf->host)))
 		kc_set_string(a, v, "", 0);
-	if ((v = kc_get(o, "Port")))
+	if ((v = kc_at(o, cf->port)))
 		v->u.i = -1;
 }
 
 /* FindCoordinator: one coordinator (v0-3, top level) or an array (v4+). */
 static void coordinator_rewrite(struct kg_router *r, struct kc_arena *a,
-				struct kc_obj *o, bool sni)
+				struct kc_obj *o, const struct coordinator_fields *cf, bool sni)
 {
-	struct kc_value *err = kc_get(o, "ErrorCode");
-	struct kc_value *id = kc_get(o, "NodeId");
+	struct kc_value *err = kc_at(o, cf->err);
+	struct kc_value *id = kc_at(o, cf->id);
 	if (!err || !id || err->u.i != 0 || id->u.i < 0) {
 		/* No coordinator in this answer; still never pass a host on. */
-		struct kc_value *h = kc_get(o, "Host");
+		struct kc_value *h = kc_at(o, cf->host);
 		if (h && h->u.b.len > 0)
-			coordinator_unavailable(a, o);
+			coordinator_unavailable(a, o, cf);
 		return;
 	}
-	if (endpoint_rewrite(r, a, id, kc_get(o, "Host"), kc_get(o, "Port"), true, sni) < 0)
-		coordinator_unavailable(a, o);
-}
-
-static int apiversions_cap(struct kc_obj *resp)
-{
-	struct kc_value *keys = kc_get(resp, "ApiKeys");
-	if (!keys || keys->u.arr.n <= 0)
-		return 0;
-	int32_t keep = 0;
-	for (int32_t i = 0; i < keys->u.arr.n; i++) {
-		struct kc_obj *e = keys->u.arr.v[i].u.obj;
-		struct kc_value *k = kc_get(e, "ApiKey");
-		struct kc_value *mn = kc_get(e, "MinVersion");
-		struct kc_value *mx = kc_get(e, "MaxVersion");
-		if (!k || !mn || !mx)
-			continue;
-		int16_t gmax = kg_api_max_version((int16_t)k->u.i);
-		int16_t gmin = kg_api_min_version((int16_t)k->u.i);
-		if (gmax < 0)
-			continue;
-		int64_t lo = mn->u.i > gmin ? mn->u.i : gmin;
-		int64_t hi = mx->u.i < gmax ? mx->u.i : gmax;
-		if (lo > hi)
-			continue;
-		mn->u.i = lo;
-		mx->u.i = hi;
-		keys->u.arr.v[keep++] = keys->u.arr.v[i];
-	}
-	keys->u.arr.n = keep;
-	return 1;
+	if (endpoint_rewrite(r, a, id, kc_at(o, cf->host), kc_at(o, cf->port), true, sni) < 0)
+		coordinator_unavailable(a, o, cf);
 }
 
 int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
@@ -166,62 +160,45 @@ int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
 {
 	(void)version; /* the field lookups below already follow the version */
 	switch (api_key) {
-	case API_API_VERSIONS:
-		return apiversions_cap(resp);
-	case API_METADATA:
-		return endpoints_rewrite(r, a, kc_get(resp, "Brokers"), "NodeId", true, sni);
-	case API_DESCRIBE_CLUSTER: {
+	case KC_API_METADATA:
+		return endpoints_rewrite(r, a, kc_at(resp, KCF_MetadataResponse_Brokers),
+					 &metadata_brokers, true, sni);
+	case KC_API_DESCRIBE_CLUSTER: {
 		/* EndpointType 2 lists controllers, which clients cannot reach
 		 * through the gateway: answer with no endpoints at all. */
-		struct kc_value *et = kc_get(resp, "EndpointType");
-		struct kc_value *b = kc_get(resp, "Brokers");
+		struct kc_value *et = kc_at(resp, KCF_DescribeClusterResponse_EndpointType);
+		struct kc_value *b = kc_at(resp, KCF_DescribeClusterResponse_Brokers);
 		if (et && et->u.i == 2) {
 			if (b && b->u.arr.n > 0)
 				b->u.arr.n = 0;
 			return 1;
 		}
-		return endpoints_rewrite(r, a, b, "BrokerId", true, sni);
+		return endpoints_rewrite(r, a, b, &cluster_brokers, true, sni);
 	}
-	case API_FIND_COORDINATOR: {
-		struct kc_value *cs = kc_get(resp, "Coordinators");
+	case KC_API_FIND_COORDINATOR: {
+		struct kc_value *cs = kc_at(resp, KCF_FindCoordinatorResponse_Coordinators);
 		if (cs) {
 			for (int32_t i = 0; i < cs->u.arr.n; i++)
-				coordinator_rewrite(r, a, cs->u.arr.v[i].u.obj, sni);
+				coordinator_rewrite(r, a, cs->u.arr.v[i].u.obj, &coord_key, sni);
 		} else {
-			coordinator_rewrite(r, a, resp, sni);
+			coordinator_rewrite(r, a, resp, &coord_top, sni);
 		}
 		return 1;
 	}
-	case API_PRODUCE:
-	case API_FETCH:
-	case API_SHARE_FETCH:
-	case API_SHARE_ACKNOWLEDGE:
-		return endpoints_rewrite(r, a, kc_get(resp, "NodeEndpoints"), "NodeId", true, sni);
+	case KC_API_PRODUCE:
+		return endpoints_rewrite(r, a, kc_at(resp, KCF_ProduceResponse_NodeEndpoints),
+					 &produce_nodes, true, sni);
+	case KC_API_FETCH:
+		return endpoints_rewrite(r, a, kc_at(resp, KCF_FetchResponse_NodeEndpoints),
+					 &fetch_nodes, true, sni);
+	case KC_API_SHARE_FETCH:
+		return endpoints_rewrite(r, a, kc_at(resp, KCF_ShareFetchResponse_NodeEndpoints),
+					 &share_fetch_nodes, true, sni);
+	case KC_API_SHARE_ACKNOWLEDGE:
+		return endpoints_rewrite(r, a,
+					 kc_at(resp, KCF_ShareAcknowledgeResponse_NodeEndpoints),
+					 &share_ack_nodes, true, sni);
 	default:
 		return 0;
 	}
-}
-
-long kg_apiversions_unsupported(int32_t corr, uint8_t **out)
-{
-	const struct kc_api *api = kc_api_find(API_API_VERSIONS);
-	struct kc_arena a;
-	kc_arena_init(&a);
-	long total = -1;
-	struct kc_obj *o = kc_obj_new(api->response->body, 0, &a);
-	struct kc_value *err = o ? kc_get(o, "ErrorCode") : NULL;
-	struct kc_value *keys = o ? kc_get(o, "ApiKeys") : NULL;
-	int fi = kc_field_index(api->response->body, "ApiKeys");
-	if (!err || !keys || fi < 0 ||
-	    kc_array_resize(&a, keys, &api->response->body->fields[fi], 0, 1) < 0)
-		goto out;
-	err->u.i = ERR_UNSUPPORTED_VERSION;
-	struct kc_obj *e = keys->u.arr.v[0].u.obj;
-	kc_get(e, "ApiKey")->u.i = API_API_VERSIONS;
-	kc_get(e, "MinVersion")->u.i = kg_api_min_version(API_API_VERSIONS);
-	kc_get(e, "MaxVersion")->u.i = kg_api_max_version(API_API_VERSIONS);
-	total = kg_frame_response(API_API_VERSIONS, 0, corr, o, out);
-out:
-	kc_arena_free(&a);
-	return total;
 }

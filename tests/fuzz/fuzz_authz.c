@@ -25,6 +25,7 @@
 
 #include "enforce/apis.h"
 #include "enforce/authz.h"
+#include "enforce/current_policy.h"
 #include "kafka/codec.h"
 #include "loop/conn-t.h"
 #include "base/log.h"
@@ -60,7 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char err[256];
 	struct kg_policy *p = kg_policy_parse(POLICY, "fuzz", err, sizeof(err));
 	CHECK(p);
-	kg_policy_swap(p);
+	kg_current_policy_swap(p);
 	for (size_t i = 0; i < kc_napis && napis < 128; i++)
 		if (kg_api_max_version(kc_apis[i].api_key) >= 0)
 			apis[napis++] = kc_apis[i].api_key;
@@ -69,7 +70,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	id[0] = 2;
 	kg_topics_learn(id, "zzz", 3);
 	kc_arena_init(&conn.arena);
-	strcpy(conn.principal, "User:alice");
+	strcpy(conn.authn.principal, "User:alice");
+	conn.authz.principal = conn.authn.principal;
+	conn.authz.peer = (const struct sockaddr *)&conn.peer_sa;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&conn.peer_sa;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -88,7 +91,7 @@ static void check_response(int16_t key, int16_t ver, struct kc_obj *o)
 	/* merged into an (empty) broker answer, then fixed */
 	struct kc_obj *resp = kc_obj_new(kc_api_find(key)->response->body, ver, &conn.arena);
 	CHECK(resp);
-	CHECK(kg_authz_response(&conn, key, ver, KG_POST_FILTER, out, (uint32_t)n, resp) >= 0);
+	CHECK(kg_authz_response(&conn.authz, &conn.arena, key, ver, KG_POST_FILTER, out, (uint32_t)n, resp) >= 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -104,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct kc_req_header h = { .api_key = key, .api_version = ver };
 	struct kg_authz_out o;
-	kg_authz_request(&conn, &h, req, &o);
-	kg_authz_commit(&conn, key);
+	kg_authz_request(&conn.authz, &conn.arena, &h, req, &o);
+	kg_authz_commit(&conn.authz, key);
 	if (o.merge)
 		check_response(key, ver, o.merge);
 	if (o.verdict == KG_AUTHZ_LOCAL)
@@ -121,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(copy, out, (size_t)n);
 		CHECK(kc_decode_request(key, ver, copy, (size_t)n, &conn.arena, &again) == KC_OK);
 		struct kg_authz_out o2;
-		kg_authz_request(&conn, &h, again, &o2);
-		kg_authz_commit(&conn, key);
+		kg_authz_request(&conn.authz, &conn.arena, &h, again, &o2);
+		kg_authz_commit(&conn.authz, key);
 		/* What is forwarded holds nothing more to refuse. */
 		CHECK(o2.verdict == KG_AUTHZ_FORWARD && !o2.merge);
 		free(copy);

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "enforce/apis.h"
-#include "enforce/authz.h"
+#include "enforce/authz_apis.h"
 #include "kafka/codec.h"
 
 static int16_t codec_max(int16_t key)

@@ -40,6 +40,7 @@
 #include <openssl/hmac.h>
 
 #include "audit/chain.h"
+#include "audit/emit.h"
 #include "audit/event.h"
 #include "audit/verify.h"
 #include "audit/writer.h"

@@ -27,11 +27,9 @@
 #include <sys/stat.h>
 
 #include "audit/audit.h"
-#include "kafka/codec.h"
-#include "config/config.h"
-#include "loop/conn-t.h"
 #include "audit/verify.h"
-#include "loop/worker-t.h"
+#include "config/config.h"
+#include "kafka/codec.h"
 
 static char dir[64], path[128], cfgpath[128];
 static char err[1024];
@@ -97,7 +95,7 @@ static void test_config_section(void **state)
 	struct kg_config *c = load_cfg(NULL);
 	assert_non_null(c);
 	assert_null(c->audit);                /* no section: no audit log */
-	assert_int_equal(kg_audit_check(c, err, sizeof(err)), 0);
+	assert_int_equal(kg_audit_check(c->audit, err, sizeof(err)), 0);
 	kg_config_free(c);
 	char text[512];
 	snprintf(text, sizeof(text), "{\"path\": \"%s\"}", path);
@@ -131,17 +129,17 @@ static void test_config_section(void **state)
 	snprintf(text, sizeof(text), "{\"path\": \"%s\", \"hmac_key_file\": \"%s/key\"}", path, dir);
 	c = load_cfg(text);
 	assert_non_null(c);
-	assert_int_equal(kg_audit_check(c, err, sizeof(err)), -1);
+	assert_int_equal(kg_audit_check(c->audit, err, sizeof(err)), -1);
 	char key[160];
 	snprintf(key, sizeof(key), "%s/key", dir);
 	FILE *f = fopen(key, "w");
 	fputs("secret-key\n", f);
 	fclose(f);
 	chmod(key, 0644);
-	assert_int_equal(kg_audit_check(c, err, sizeof(err)), -1);
+	assert_int_equal(kg_audit_check(c->audit, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "chmod 600"));
 	chmod(key, 0600);
-	assert_int_equal(kg_audit_check(c, err, sizeof(err)), 0);
+	assert_int_equal(kg_audit_check(c->audit, err, sizeof(err)), 0);
 	kg_config_free(c);
 	unlink(key);
 }
@@ -257,48 +255,60 @@ static void play_connection(bool per_request)
 		 per_request ? "true" : "false");
 	struct kg_config *cfg = load_cfg(text);
 	assert_non_null(cfg);
-	assert_int_equal(kg_audit_start(cfg, err, sizeof(err)), 0);
+	assert_int_equal(kg_audit_start(cfg->audit, NULL, err, sizeof(err)), 0);
 	assert_true(kg_audit_enabled());
-	kg_audit_gateway_start(cfg, 2);
+	struct kg_audit_start_info info = { .config_path = cfg->path, .workers = 2,
+					    .bootstrap_port = cfg->bootstrap_port,
+					    .auth_mode = "none", .policy_file = cfg->acl_policy_file };
+	kg_audit_gateway_start(&info);
 	kg_audit_reload("policy", false, "policy.json: roles[0]: unknown operation 'REED'");
 
-	struct kg_gateway gw = { .cfg = cfg };
-	struct kg_worker w = { .gw = &gw };
-	struct kg_conn c = { .w = &w, .id = 7, .node_id = 2 };
-	struct sockaddr_in *sa = (struct sockaddr_in *)&c.peer_sa;
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons(40001);
-	inet_pton(AF_INET, "10.1.2.3", &sa->sin_addr);
-	kg_audit_conn_new(&c);
-	assert_non_null(c.audit);
-	kg_audit_conn_open(&c);
-	kg_audit_auth(&c, false, "SCRAM-SHA-512", "invalid credentials");
-	snprintf(c.principal, sizeof(c.principal), "User:alice");
-	kg_audit_auth(&c, true, "SCRAM-SHA-512", NULL);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(40001) };
+	inet_pton(AF_INET, "10.1.2.3", &sa.sin_addr);
+	struct kg_audit_conn_info ci = { .id = 7, .broker = 2,
+					 .peer = (const struct sockaddr *)&sa };
+	struct kg_audit_conn *c = kg_audit_conn_new(&ci);
+	assert_non_null(c);
+	kg_audit_conn_open(c);
+	kg_audit_auth(c, &(struct kg_audit_auth){ .ok = false, .mechanism = "SCRAM-SHA-512",
+						 .reason = "invalid credentials" });
+	kg_audit_principal(c, "User:alice");
+	kg_audit_auth(c, &(struct kg_audit_auth){ .ok = true, .mechanism = "SCRAM-SHA-512",
+						 .principal = "User:alice" });
 
 	kc_arena_init(&arena);
 	struct kc_obj *av = new_req(18, 3);
 	set_str(av, "ClientSoftwareName", "apache-kafka-java");
 	set_str(av, "ClientSoftwareVersion", "3.6.2");
-	kg_audit_request(&c, 18, 3, av, 40);
+	kg_audit_request(c, 18, 3, av, 40);
 
-	struct kg_acl_why allow = { KG_ACL_RULE_ALLOW, "writers", 0, "allow topic prefix 'ord' [WRITE]" };
-	struct kg_acl_why deny = { KG_ACL_DEFAULT_DENY, NULL, -1, NULL };
-	kg_audit_decision(&c, 0, KG_RES_TOPIC, "orders", 6, KG_OP_WRITE, true, &allow);
-	kg_audit_request(&c, 0, 7, produce_req(), 120);
-	kg_audit_request(&c, 0, 7, produce_req(), 120);
+	struct kg_audit_decision allow = {
+		.api_key = 0, .resource_type = "topic", .name = "orders", .name_len = 6,
+		.operation = "WRITE", .allowed = true, .reason = "allow_rule", .role = "writers",
+		.rule = 0, .rule_text = "allow topic prefix 'ord' [WRITE]" };
+	struct kg_audit_decision deny = {
+		.api_key = 1, .resource_type = "topic", .name = "secret", .name_len = 6,
+		.operation = "READ", .allowed = false, .reason = "no_rule", .rule = -1 };
+	kg_audit_decision(c, &allow);
+	kg_audit_request(c, 0, 7, produce_req(), 120);
+	kg_audit_request(c, 0, 7, produce_req(), 120);
 	struct kc_obj *fetch = new_req(1, 12);
 	set_str(array(fetch, "Topics", 12, 1)->u.arr.v[0].u.obj, "Topic", "orders");
-	kg_audit_request(&c, 1, 12, fetch, 80);
+	kg_audit_request(c, 1, 12, fetch, 80);
 	struct kc_obj *oc = new_req(8, 8);
 	set_str(oc, "GroupId", "billing");
-	kg_audit_request(&c, 8, 8, oc, 60);
+	kg_audit_request(c, 8, 8, oc, 60);
 	for (int i = 0; i < 3; i++)
-		kg_audit_decision(&c, 1, KG_RES_TOPIC, "secret", 6, KG_OP_READ, false, &deny);
+		kg_audit_decision(c, &deny);
 
 	/* CreateTopics: allowed, asked with 3 partitions, the broker says
 	 * the topic exists. */
-	kg_audit_decision(&c, 19, KG_RES_TOPIC, "new-topic", 9, KG_OP_CREATE, true, &allow);
+	struct kg_audit_decision create = allow;
+	create.api_key = 19;
+	create.name = "new-topic";
+	create.name_len = 9;
+	create.operation = "CREATE";
+	kg_audit_decision(c, &create);
 	assert_true(kg_audit_wants_response(19));
 	assert_false(kg_audit_wants_response(0));
 	struct kc_obj *ct = new_req(19, 5);
@@ -308,21 +318,19 @@ static void play_connection(bool per_request)
 	kc_get(t0, "NumPartitions")->u.i = 3;
 	kc_get(t0, "ReplicationFactor")->u.i = 3;
 	set_str(t1, "Name", "old-topic");
-	kg_audit_request(&c, 19, 5, ct, 100);
+	kg_audit_request(c, 19, 5, ct, 100);
 	struct kc_obj *cr = new_resp(19, 5);
 	struct kc_value *rt = array(cr, "Topics", 5, 2);
 	set_str(rt->u.arr.v[0].u.obj, "Name", "new-topic");
 	set_str(rt->u.arr.v[1].u.obj, "Name", "old-topic");
 	kc_get(rt->u.arr.v[1].u.obj, "ErrorCode")->u.i = 36;
 	set_str(rt->u.arr.v[1].u.obj, "ErrorMessage", "Topic 'old-topic' already exists.");
-	kg_audit_response(&c, 19, 5, cr);
-	kg_audit_responded(&c);
+	kg_audit_response(c, 19, 5, cr);
+	kg_audit_responded(c);
 
-	c.bytes_c2u = 1234;
-	c.bytes_u2c = 5678;
-	c.requests = 6;
-	kg_audit_conn_close(&c, "client closed");
-	assert_null(c.audit);
+	struct kg_audit_close how = { .reason = "client closed", .bytes_from_client = 1234,
+				      .bytes_from_broker = 5678, .requests = 6 };
+	kg_audit_conn_close(c, &how);
 	kc_arena_free(&arena);
 	kg_audit_stopping("SIGTERM");
 	kg_audit_stop();

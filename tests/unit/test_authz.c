@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "enforce/authz.h"
+#include "enforce/current_policy.h"
 #include "kafka/codec.h"
 #include "loop/conn-t.h"
 #include "acl/policy.h"
@@ -42,11 +43,13 @@ static int setup(void **state)
 	struct kg_policy *p = kg_policy_parse(POLICY, "test", err, sizeof(err));
 	if (!p)
 		fail_msg("%s", err);
-	kg_policy_swap(p);
+	kg_current_policy_swap(p);
 	memset(&conn, 0, sizeof(conn));
 	kc_arena_init(&conn.arena);
 	kc_arena_init(&ta);
-	strcpy(conn.principal, "User:alice");
+	strcpy(conn.authn.principal, "User:alice");
+	conn.authz.principal = conn.authn.principal;
+	conn.authz.peer = (const struct sockaddr *)&conn.peer_sa;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&conn.peer_sa;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -56,7 +59,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	kg_authz_release(&conn);
+	kg_authz_release(&conn.authz);
 	kc_arena_free(&conn.arena);
 	kc_arena_free(&ta);
 	kg_topics_clear();
@@ -133,8 +136,8 @@ static struct kg_authz_out decide(int16_t key, int16_t ver, struct kc_obj *req)
 {
 	struct kc_req_header h = { .api_key = key, .api_version = ver, .correlation_id = 7 };
 	struct kg_authz_out out;
-	kg_authz_request(&conn, &h, req, &out);
-	kg_authz_commit(&conn, key);
+	kg_authz_request(&conn.authz, &conn.arena, &h, req, &out);
+	kg_authz_commit(&conn.authz, key);
 	return out;
 }
 
@@ -307,7 +310,7 @@ static void test_metadata_all_topics_filtered(void **state)
 		field(t, "TopicAuthorizedOperations")->u.i = 0xff8;
 		field(t, "TopicId")->u.uuid[0] = (uint8_t)(10 + i);
 	}
-	assert_int_equal(kg_authz_response(&conn, 3, 12, o.post, NULL, 0, resp), 1);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 3, 12, o.post, NULL, 0, resp), 1);
 	assert_int_equal(count(resp, "Topics"), 2);
 	assert_string_equal(str(item(resp, "Topics", 0), "Name"), "ok-a");
 	assert_string_equal(str(item(resp, "Topics", 1), "Name"), "ro");
@@ -331,7 +334,7 @@ static void test_metadata_autocreate_denied_becomes_29(void **state)
 	t = add(resp, 12, "Topics", NULL);
 	set_str(t, "Name", "ok-new");
 	field(t, "ErrorCode")->u.i = 3;
-	kg_authz_response(&conn, 3, 12, KG_POST_FILTER | KG_POST_AUTOCREATE, NULL, 0, resp);
+	kg_authz_response(&conn.authz, &conn.arena, 3, 12, KG_POST_FILTER | KG_POST_AUTOCREATE, NULL, 0, resp);
 	assert_int_equal(num(item(resp, "Topics", 0), "ErrorCode"), 29);
 	assert_int_equal(num(item(resp, "Topics", 1), "ErrorCode"), 3);
 }
@@ -351,7 +354,7 @@ static void test_merge_into_response(void **state)
 	struct kc_obj *tr = add(resp, 9, "Responses", NULL);
 	set_str(tr, "Name", "ok-a");
 	add(tr, 9, "PartitionResponses", NULL);
-	assert_int_equal(kg_authz_response(&conn, 0, 9, o.post, buf, (uint32_t)n, resp), 1);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 0, 9, o.post, buf, (uint32_t)n, resp), 1);
 	assert_int_equal(count(resp, "Responses"), 2);
 	assert_string_equal(str(item(resp, "Responses", 1), "Name"), "other");
 	assert_int_equal(num(item(item(resp, "Responses", 1), "PartitionResponses", 0),
@@ -424,14 +427,14 @@ static void test_init_producer_id(void **state)
 	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
 	assert_int_equal(num(o.local, "ErrorCode"), 53);
 	/* bob has no rule at all: idempotence refused with 31 */
-	kg_authz_release(&conn);
-	strcpy(conn.principal, "User:bob");
+	kg_authz_release(&conn.authz);
+	strcpy(conn.authn.principal, "User:bob");
 	field(r, "TransactionalId")->u.b.len = -1;
 	o = decide(22, 4, r);
 	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
 	assert_int_equal(num(o.local, "ErrorCode"), 31);
-	kg_authz_release(&conn);
-	strcpy(conn.principal, "User:alice");
+	kg_authz_release(&conn.authz);
+	strcpy(conn.authn.principal, "User:alice");
 }
 
 static void test_add_partitions_to_txn_v3(void **state)
@@ -537,7 +540,7 @@ static void test_list_groups_filtered(void **state)
 	set_str(add(resp, 4, "Groups", NULL), "GroupId", "g-1");
 	set_str(add(resp, 4, "Groups", NULL), "GroupId", "tenant-b");
 	set_str(add(resp, 4, "Groups", NULL), "GroupId", "g-2");
-	assert_int_equal(kg_authz_response(&conn, 16, 4, KG_POST_FILTER, NULL, 0, resp), 1);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 16, 4, KG_POST_FILTER, NULL, 0, resp), 1);
 	assert_int_equal(count(resp, "Groups"), 2);
 	assert_string_equal(str(item(resp, "Groups", 1), "GroupId"), "g-2");
 }
@@ -556,7 +559,7 @@ static void test_offset_fetch_v10_by_id(void **state)
 	for (int i = 0; i < 3; i++)
 		memcpy(field(add(g, 10, "Topics", NULL), "TopicId")->u.uuid, ids[i], 16);
 	/* all topics: only what alice may describe stays */
-	assert_int_equal(kg_authz_response(&conn, 9, 10, KG_POST_FILTER | KG_POST_ALL_TOPICS,
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 9, 10, KG_POST_FILTER | KG_POST_ALL_TOPICS,
 					   NULL, 0, resp), 1);
 	assert_int_equal(count(g, "Topics"), 1);
 	assert_memory_equal(field(item(g, "Topics", 0), "TopicId")->u.uuid, mine, 16);
@@ -570,11 +573,11 @@ static void test_cluster_apis(void **state)
 	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
 	assert_int_equal(num(o.local, "ErrorCode"), 31);
 	/* a super user may */
-	kg_authz_release(&conn);
-	strcpy(conn.principal, "User:admin");
+	kg_authz_release(&conn.authz);
+	strcpy(conn.authn.principal, "User:admin");
 	assert_int_equal(decide(43, 2, r).verdict, KG_AUTHZ_FORWARD);
-	kg_authz_release(&conn);
-	strcpy(conn.principal, "User:alice");
+	kg_authz_release(&conn.authz);
+	strcpy(conn.authn.principal, "User:alice");
 }
 
 /* A reload applies to a connection's next request. */
@@ -589,11 +592,11 @@ static void test_reload_applies_at_once(void **state)
 		"{\"effect\": \"allow\", \"resource\": \"topic\", \"name\": \"*\","
 		" \"operations\": [\"WRITE\"]}]}]}", "reload", err, sizeof(err));
 	assert_non_null(p);
-	kg_policy_swap(p);
+	kg_current_policy_swap(p);
 	assert_int_equal(decide(0, 9, produce_req(9, -1, t, 1, false)).verdict,
 			 KG_AUTHZ_FORWARD);
 	p = kg_policy_parse(POLICY, "test", err, sizeof(err));
-	kg_policy_swap(p);
+	kg_current_policy_swap(p);
 	assert_int_equal(decide(0, 9, produce_req(9, -1, t, 1, false)).verdict, KG_AUTHZ_LOCAL);
 }
 

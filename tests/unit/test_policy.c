@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "acl/policy.h"
+#include "enforce/current_policy.h"
 #include "acl/policy_int.h" /* kg_acl_regex_prefix */
 
 static char err[1024];
@@ -609,36 +610,36 @@ static void test_load_files(void **state)
 	assert_non_null(strstr(err, "/nonexistent/policy.json: "));
 }
 
-/* ---- current policy ---- */
+/* ---- current policy (enforce/current_policy.c, a base/reload.h slot) ---- */
 
 static void test_swap_generation(void **state)
 {
 	(void)state;
 	struct kg_policy *a = rules_policy(AW("\"name\": \"t1\""));
 	struct kg_policy *b = rules_policy(AW("\"name\": \"t2\""));
-	uint64_t g0 = kg_policy_generation();
-	kg_policy_swap(a);
-	assert_int_equal(kg_policy_generation(), g0 + 1);
-	struct kg_policy *cur = kg_policy_current();
+	uint64_t g0 = kg_current_policy_generation();
+	kg_current_policy_swap(a);
+	assert_int_equal(kg_current_policy_generation(), g0 + 1);
+	struct kg_policy *cur = kg_current_policy();
 	assert_ptr_equal(cur, a);
 	struct kg_acl_subject *s = subject(cur, "User:u", NULL);
 	kg_policy_unref(cur); /* the subject keeps its own reference */
-	kg_policy_swap(b);
-	assert_int_equal(kg_policy_generation(), g0 + 2);
+	kg_current_policy_swap(b);
+	assert_int_equal(kg_current_policy_generation(), g0 + 2);
 	/* The old policy still answers for the subject built on it. */
 	assert_true(kg_acl_decide(s, T, "t1", 2, KG_OP_WRITE, NULL));
 	assert_false(kg_acl_decide(s, T, "t2", 2, KG_OP_WRITE, NULL));
 	kg_acl_subject_free(s);
-	cur = kg_policy_current();
+	cur = kg_current_policy();
 	assert_ptr_equal(cur, b);
 	s = subject(cur, "User:u", NULL);
 	assert_ptr_equal(kg_acl_subject_policy(s), b);
 	assert_true(kg_acl_decide(s, T, "t2", 2, KG_OP_WRITE, NULL));
 	kg_acl_subject_free(s);
 	kg_policy_unref(cur);
-	kg_policy_swap(NULL);
-	assert_null(kg_policy_current());
-	assert_int_equal(kg_policy_generation(), g0 + 3);
+	kg_current_policy_swap(NULL);
+	assert_null(kg_current_policy());
+	assert_int_equal(kg_current_policy_generation(), g0 + 3);
 	/* No subject without a policy; a NULL subject denies. */
 	assert_null(kg_acl_subject_new(NULL, "User:u", NULL));
 	struct kg_acl_why why;

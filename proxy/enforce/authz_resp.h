@@ -1,0 +1,13 @@
+/* authz_resp.h - what authorization changes in the brokers' answers
+ * (authz_resp.c). */
+#ifndef KG_ENFORCE_AUTHZ_RESP_H
+#define KG_ENFORCE_AUTHZ_RESP_H
+
+#include <stdint.h>
+
+#include "enforce/authz-t.h"
+
+/* Applies the post fixes of an API's response. 1 changed, 0, -1. */
+int authz_resp_fix(struct kg_authz_conn *z, int16_t key, uint8_t post, struct kc_obj *resp);
+
+#endif
