@@ -3,8 +3,10 @@
 #   make            build build/kafka-gateway
 #   make run        fresh machine -> local 3-broker Kafka + gateway in front
 #   make test       everything CI runs: regen and layer checks, unit
-#                   (+ASan/UBSan), fuzz, integration against Kafka 3.6.2
-#                   and 4.3.1
+#                   (+ASan/UBSan), fuzz, integration (with the CI cells of the
+#                   compatibility matrix) against Kafka 3.6.2 with ZooKeeper,
+#                   3.6.2 KRaft and 4.3.1
+#   make compat     every cell of the compatibility matrix on every bed
 #   make bench      direct vs gateway throughput, CPU s/GB -> BENCHMARKS.md
 #   make bench-instructions   instructions per Produce/Fetch (callgrind)
 #
@@ -22,7 +24,8 @@ KG_CPPFLAGS = -Iproxy -I.
 DEPFLAGS = -MMD -MP
 LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -lsasl2 -pthread
 PYTHON   ?= python3
-KAFKA_VERSIONS ?= 3.6.2 4.3.1
+# Test bed generations: X.Y.Z-zk is Kafka X.Y.Z with ZooKeeper (kafka-bed.sh).
+KAFKA_VERSIONS ?= 3.6.2-zk 3.6.2 4.3.1
 KAFKA_VERSION  ?= 3.6.2
 # Newest Kafka message definitions: the kafka-clients jar of this release.
 KAFKA_DEFS_VERSION ?= 4.4.0
@@ -51,7 +54,7 @@ FUZZ_FLAGS = -std=c11 -g -O1 -pthread -fsanitize=fuzzer-no-link,address,undefine
 
 .SECONDARY:
 
-.PHONY: all deps regen check-regen check-layers unit asan fuzz test integration run \
+.PHONY: all deps regen check-regen check-layers unit asan fuzz test integration compat run \
         kafka-up kafka-down kafka-status bench bench-acl bench-instructions certs clean
 
 all: build/kafka-gateway
@@ -78,7 +81,7 @@ build/kafka-gateway: build/obj/$(MAIN_SRC:.c=.o) $(LIB_OBJ)
 # ---- dependencies (Debian packages, Python packages) ----
 DEB_PKGS = gcc make libssl-dev libsasl2-dev libsasl2-modules libev-dev libpcre2-dev \
            libjansson-dev libcmocka-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev \
-           kcat maven openjdk-17-jre-headless python3-pip openssl valgrind
+           kcat maven openjdk-17-jdk-headless python3-pip openssl valgrind
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -89,6 +92,12 @@ deps:
 	@$(PYTHON) -c 'import confluent_kafka, pytest, kafka' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 	@for v in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh fetch $$v || exit 1; done
+	@# The matrix's Node.js and Go clients (pinned: package-lock.json, go.sum).
+	@command -v node >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q nodejs npm; }
+	@[ -d tests/compat/node/node_modules/kafkajs ] || (cd tests/compat/node && npm ci --no-audit --no-fund -s)
+	@if command -v go >/dev/null; then (cd tests/compat/go && go mod download); else \
+	  echo "deps: no Go toolchain: the franz-go cells of the matrix will fail as NOT RUN"; fi
 
 # ---- generated protocol codec ----
 GEN = $(PYTHON) proxy/kafka/gen_codec.py --defs $(SHARED)/kafka-messages --defs $(KAFKA_DEFS_JAR)
@@ -160,6 +169,17 @@ integration: deps all certs
 	done
 
 test: deps check-regen check-layers unit asan fuzz integration
+
+# Every cell of the compatibility matrix, on every bed generation.
+compat: deps all certs
+	@set -e; for v in $(KAFKA_VERSIONS); do \
+	  for o in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh down $$o; done; \
+	  echo "== compatibility matrix against Kafka $$v"; \
+	  KAFKA_VERSION=$$v KG_COMPAT=full $(PYTHON) -m pytest tests/integration/test_matrix.py \
+	    tests/integration/test_compat.py -v -rfE -p no:cacheprovider --basetemp=build/compat-$$v \
+	    || { tests/kafka/kafka-bed.sh down $$v; exit 1; }; \
+	  tests/kafka/kafka-bed.sh down $$v; \
+	done
 
 certs:
 	certs/mkcerts.sh build/certs

@@ -134,6 +134,8 @@ struct kg_audit_auth {
 	const char *reason;            /* why it failed, or NULL */
 	const char *principal;         /* who it established (success), or NULL */
 	bool reauth;                   /* a KIP-368 re-authentication */
+	const char *compatibility;     /* a weakened check it needed (e.g.
+	                                  "scram_nonce_suffix"), or NULL */
 };
 
 /* One authorization decision, names resolved (kg_audit_decision). */

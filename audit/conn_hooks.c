@@ -135,6 +135,7 @@ void kg_audit_auth(struct kg_audit_conn *a, const struct kg_audit_auth *x)
 	if (!x->ok)
 		kg_audit_set_cstr(e, "reason", x->reason ? x->reason : "failed");
 	kg_audit_set_bool(e, "reauthentication", x->reauth);
+	kg_audit_set_cstr(e, "compatibility", x->compatibility);
 	kg_audit_ev_emit(e);
 }
 

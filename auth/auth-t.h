@@ -65,6 +65,10 @@ struct kg_auth_cfg {
 	uint32_t max_failures;         /* failed logins per address per window */
 	uint32_t failure_window_ms;    /* the window */
 	uint32_t block_ms;             /* how long an address is then refused */
+	bool scram_nonce_suffix;       /* compatibility, weakens RFC 5802: a
+	                                  SCRAM client-final nonce that only
+	                                  ends with the server's is accepted
+	                                  (Kafka 3.8.1-3.9; librdkafka < 2.6.1) */
 };
 
 #endif

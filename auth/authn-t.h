@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "auth/auth-t.h"
+#include "auth/users-t.h"
 #include "base/exchange-t.h"
 #include "kafka/codec-t.h"
 
@@ -35,6 +36,11 @@ typedef long (*kg_api_versions_fn)(void *ctx, int16_t version, int32_t corr,
 struct kg_sasl_sess;
 struct kg_audit_conn;
 
+/* "User:" and the longest user name (or mapped certificate name): a
+ * principal always fits whole; nothing is ever cut to fit (a name that
+ * would not fit is refused). */
+#define KG_AUTHN_PRINCIPAL_MAX (5 + KG_USER_NAME_MAX)
+
 struct kg_authn {
 	/* set by the connection when it opens */
 	const struct kg_auth_cfg *cfg; /* listen.auth */
@@ -48,8 +54,8 @@ struct kg_authn {
 
 	/* state */
 	int state;                     /* enum kg_auth_state */
-	char principal[256];           /* "User:..." once known (certificate
-	                                  or SASL) */
+	char principal[KG_AUTHN_PRINCIPAL_MAX + 1]; /* "User:..." once known
+	                                  (certificate or SASL), never cut */
 	struct kg_sasl_sess *sasl;     /* SASL exchange in progress */
 	int sasl_mech;                 /* mechanism of the (last) exchange */
 	bool sasl_raw;                 /* SaslHandshake v0: raw token frames */

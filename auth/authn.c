@@ -54,7 +54,9 @@ int16_t kg_sasl_api_max(int16_t key)
 static void audit_auth(struct kg_authn *a, bool ok, const char *mechanism, const char *reason)
 {
 	struct kg_audit_auth e = { .ok = ok, .mechanism = mechanism, .reason = reason,
-				   .principal = ok ? a->principal : NULL, .reauth = a->reauth };
+				   .principal = ok ? a->principal : NULL, .reauth = a->reauth,
+				   .compatibility = ok && kg_sasl_nonce_suffix_used(a->sasl)
+							    ? "scram_nonce_suffix" : NULL };
 	kg_audit_auth(a->audit, &e);
 }
 
@@ -148,6 +150,8 @@ static enum kg_verdict handshake(struct kg_authn *a, double now, int16_t ver, in
 		log_error("conn %llu: %s", (unsigned long long)a->conn_id, why);
 		return KG_CLOSE;
 	}
+	if (cfg->scram_nonce_suffix)
+		kg_sasl_allow_nonce_suffix(a->sasl);
 	if (a->state != KG_AS_COMPLETE) {
 		a->sasl_mech = mi;
 		a->state = KG_AS_AUTHENTICATE;
@@ -156,15 +160,24 @@ static enum kg_verdict handshake(struct kg_authn *a, double now, int16_t ver, in
 	return reply(a, KC_API_SASL_HANDSHAKE, ver, corr, o, reason);
 }
 
+/* "User:<user>" into out (KG_AUTHN_PRINCIPAL_MAX + 1 bytes); false when it
+ * would not fit whole: the login is then refused, never the name cut. */
+static bool principal_of(const char *user, char *out)
+{
+	int n = snprintf(out, KG_AUTHN_PRINCIPAL_MAX + 1, "User:%s", user);
+	return n > 5 && n <= KG_AUTHN_PRINCIPAL_MAX;
+}
+
 /* Success: the principal is set, the session lifetime starts, and (the
- * first time) the upstream connection is made. */
+ * first time) the upstream connection is made. The caller checked that
+ * the principal fits (step). */
 static void authenticated(struct kg_authn *a, double now, const char *user)
 {
 	const struct kg_auth_cfg *cfg = a->cfg;
 	char clean[256];
 	kg_log_clean(user, strlen(user), clean, sizeof(clean));
 	if (!a->reauth) {
-		snprintf(a->principal, sizeof(a->principal), "User:%s", user);
+		principal_of(user, a->principal);
 		a->connect_pending = true;
 		a->reauth_started = now;
 		kg_audit_principal(a->audit, a->principal);
@@ -172,6 +185,10 @@ static void authenticated(struct kg_authn *a, double now, const char *user)
 	log_info("conn %llu %s: %sauthenticated as User:%s with %s",
 		 (unsigned long long)a->conn_id, a->peer_text, a->reauth ? "re-" : "", clean,
 		 kg_sasl_mech_name(a->sasl_mech));
+	if (kg_sasl_nonce_suffix_used(a->sasl))
+		log_warn("conn %llu %s: SCRAM client nonce accepted because it ends with the "
+			 "server's (listen.auth.scram_nonce \"suffix\"; librdkafka before 2.6.1)",
+			 (unsigned long long)a->conn_id, a->peer_text);
 	audit_auth(a, true, kg_sasl_mech_name(a->sasl_mech), NULL);
 	a->session_expiry = cfg->session_lifetime_ms ? now + cfg->session_lifetime_ms / 1000.0 : 0;
 	a->state = KG_AS_COMPLETE;
@@ -181,7 +198,8 @@ static void authenticated(struct kg_authn *a, double now, const char *user)
 }
 
 /* One token through the SASL session. Returns the kg_sasl rc; on success
- * *principal_ok tells whether a re-authentication kept the principal. */
+ * *principal_ok tells whether the principal is whole and, for a
+ * re-authentication, the same as before. */
 static int step(struct kg_authn *a, const uint8_t *in, size_t inlen, const uint8_t **out,
 		size_t *outlen, bool *principal_ok)
 {
@@ -189,12 +207,18 @@ static int step(struct kg_authn *a, const uint8_t *in, size_t inlen, const uint8
 	if (!a->sasl || a->reauth_bad_mech)
 		return KG_SASL_FAIL;
 	int rc = kg_sasl_step(a->sasl, in, inlen, out, outlen);
-	if (rc == KG_SASL_DONE && a->reauth) {
-		char now[256];
-		snprintf(now, sizeof(now), "User:%s", kg_sasl_user(a->sasl));
-		*principal_ok = strcmp(now, a->principal) == 0;
+	if (rc == KG_SASL_DONE) {
+		char now[KG_AUTHN_PRINCIPAL_MAX + 1];
+		*principal_ok = principal_of(kg_sasl_user(a->sasl), now) &&
+				(!a->reauth || strcmp(now, a->principal) == 0);
 	}
 	return rc;
+}
+
+static const char *principal_problem(const struct kg_authn *a)
+{
+	return a->reauth ? "principal changed on re-authentication"
+			 : "user name too long for a principal";
 }
 
 static const char *fail_text(struct kg_authn *a)
@@ -230,8 +254,8 @@ static enum kg_verdict authenticate(struct kg_authn *a, double now, int16_t ver,
 	int rc = step(a, in->u.b.p, in->u.b.len > 0 ? (size_t)in->u.b.len : 0, &out, &outlen,
 		      &same_principal);
 	if (rc == KG_SASL_FAIL || !same_principal) {
-		char text[384];
-		if (!same_principal)
+		char text[KG_AUTHN_PRINCIPAL_MAX + 128];
+		if (!same_principal && a->reauth)
 			snprintf(text, sizeof(text), "Cannot change principals during "
 				 "re-authentication from %s", a->principal);
 		else
@@ -244,8 +268,7 @@ static enum kg_verdict authenticate(struct kg_authn *a, double now, int16_t ver,
 		enum kg_verdict v = reply(a, KC_API_SASL_AUTHENTICATE, ver, corr, o, reason);
 		if (v == KG_CLOSE)
 			return v;
-		return fail(a, same_principal ? fail_text(a) : "principal changed on re-authentication",
-			    true);
+		return fail(a, same_principal ? fail_text(a) : principal_problem(a), true);
 	}
 	kc_set_string(a->arena, bytes, (const char *)out, outlen);
 	msg->u.b.len = -1;
@@ -268,7 +291,7 @@ static enum kg_verdict raw_token(struct kg_authn *a, double now, const uint8_t *
 	bool same_principal;
 	int rc = step(a, frame + 4, len - 4, &out, &outlen, &same_principal);
 	if (rc == KG_SASL_FAIL || !same_principal)
-		return fail(a, rc == KG_SASL_FAIL ? fail_text(a) : "principal changed", true);
+		return fail(a, rc == KG_SASL_FAIL ? fail_text(a) : principal_problem(a), true);
 	uint8_t *f = NULL;
 	long flen = kg_frame_raw(out, outlen, &f);
 	if (queue(a, -1, -1, 0, f, flen, reason) == KG_CLOSE) {

@@ -15,6 +15,7 @@
 #ifndef KG_SASL_T_H
 #define KG_SASL_T_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sasl/sasl.h>
@@ -74,6 +75,16 @@ struct kg_sasl_sess {
 	char *expect_user;           /* user name the client claimed (SCRAM
 	                                decoded from =2C/=3D), checked against
 	                                what cyrus authenticated */
+	bool nonce_suffix;           /* compatibility: a client-final nonce
+	                                that only ends with the server's nonce
+	                                is accepted (kg_sasl_allow_nonce_suffix) */
+	bool nonce_suffix_used;      /* this exchange needed it */
+	char *first_bare;            /* SCRAM: client-first without the gs2
+	                                header, for our own proof check */
+	size_t first_bare_len;       /* bytes in first_bare */
+	char *server_first;          /* SCRAM: the server-first cyrus sent */
+	size_t server_first_len;     /* bytes in server_first */
+	char server_final[160];      /* "v=..." when we checked the proof */
 	char user[KG_USER_NAME_MAX + 1]; /* authenticated user once DONE, else "" */
 	char reason[200];            /* why it failed, for logs only: printable
 	                                ASCII, never a secret */

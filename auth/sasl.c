@@ -30,6 +30,7 @@
 
 #include "base/log.h"
 #include "auth/sasl.h"
+#include "auth/sasl-int.h"
 #include "auth/users.h"
 
 /* cyrus stores callbacks as int (*)(void); going through void (*)(void)
@@ -431,6 +432,8 @@ void kg_sasl_free(struct kg_sasl_sess *s)
 	kg_users_release(s->users);
 	free(s->gs2);
 	free(s->expect_user);
+	free(s->first_bare);
+	free(s->server_first);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -443,6 +446,17 @@ const char *kg_sasl_user(const struct kg_sasl_sess *s)
 const char *kg_sasl_fail_reason(const struct kg_sasl_sess *s)
 {
 	return s && s->state == KG_SASL_ST_FAILED ? s->reason : "";
+}
+
+void kg_sasl_allow_nonce_suffix(struct kg_sasl_sess *s)
+{
+	if (s)
+		s->nonce_suffix = true;
+}
+
+bool kg_sasl_nonce_suffix_used(const struct kg_sasl_sess *s)
+{
+	return s && s->nonce_suffix_used;
 }
 
 int kg_sasl_unknown_user(const struct kg_sasl_sess *s)
@@ -543,6 +557,10 @@ static const char *scram_first_check(struct kg_sasl_sess *s, const char *in, siz
 		return "out of memory";
 	memcpy(s->gs2, in, s->gs2len);
 	s->gs2[s->gs2len] = 0;
+	s->first_bare_len = (size_t)(end - p);
+	s->first_bare = strndup(p, s->first_bare_len);
+	if (!s->first_bare)
+		return "out of memory";
 
 	if (end - p >= 2 && p[0] == 'm' && p[1] == '=')
 		return "SCRAM mandatory extension (m=) not supported";
@@ -692,6 +710,9 @@ int kg_sasl_step(struct kg_sasl_sess *s, const uint8_t *in, size_t inlen, const 
 			return fail_cyrus(s, "SCRAM client-first");
 		if (!s->served)
 			return fail(s, "credential was not served by the gateway (cyrus configuration?)");
+		if (!(s->server_first = strndup(so, sol)))
+			return fail(s, "out of memory");
+		s->server_first_len = sol;
 		s->state = KG_SASL_ST_SCRAM_FINAL;
 		*out = (const uint8_t *)so;
 		*outlen = sol;
@@ -700,6 +721,18 @@ int kg_sasl_step(struct kg_sasl_sess *s, const uint8_t *in, size_t inlen, const 
 		why = scram_final_check(s, ci, inlen);
 		if (why)
 			return fail(s, why);
+		if (s->nonce_suffix &&
+		    (r = kg_sasl_final_by_suffix(s, ci, inlen, &why)) != KG_SASL_CONTINUE) {
+			/* The nonce only ends with the server's: checked here, as
+			 * cyrus (RFC 5802) would refuse it. */
+			if (r == KG_SASL_FAIL)
+				return fail(s, why);
+			if (r == KG_SASL_DONE) {
+				*out = (const uint8_t *)s->server_final;
+				*outlen = strlen(s->server_final);
+			}
+			return r;
+		}
 		r = sasl_server_step(s->conn, ci, (unsigned)inlen, &so, &sol);
 		if (r != SASL_OK)
 			return fail_cyrus(s, "SCRAM client-final");

@@ -14,6 +14,7 @@
 #ifndef KG_SASL_H
 #define KG_SASL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "auth/sasl-t.h"
@@ -73,5 +74,11 @@ const char *kg_sasl_fail_reason(const struct kg_sasl_sess *s);
 int kg_sasl_unknown_user(const struct kg_sasl_sess *s);
 
 void kg_sasl_free(struct kg_sasl_sess *s);
+/* Compatibility (listen.auth.scram_nonce "suffix"): accept a SCRAM
+ * client-final nonce that ends with the server's nonce, as Kafka 3.8.1-3.9
+ * did for librdkafka before 2.6.1 (sasl_nonce.c). Before the first step. */
+void kg_sasl_allow_nonce_suffix(struct kg_sasl_sess *s);
+/* Whether a finished exchange was accepted only thanks to it. */
+bool kg_sasl_nonce_suffix_used(const struct kg_sasl_sess *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* scram.c - SCRAM mechanisms, key derivation (RFC 5802 / 7677) and the
  * base64 of the users file (see scram.h). */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -99,6 +100,34 @@ int kg_scram_check_password(const struct kg_scram_cred *c, const char *password,
 	/* A fake's keys are unrelated to any password, but say no explicitly
 	 * rather than rely on that. */
 	return same && !c->fake;
+}
+
+int kg_scram_verify_proof(const struct kg_scram_cred *c, const char *auth_msg, size_t len,
+			  const uint8_t *proof, size_t prooflen, uint8_t *server_sig)
+{
+	const EVP_MD *md = c && c->present ? mech_md(c->mech) : NULL;
+	if (!md || prooflen != c->keylen || len > INT_MAX)
+		return 0;
+	uint8_t sig[KG_SCRAM_KEY_MAX], ck[KG_SCRAM_KEY_MAX], sk[KG_SCRAM_KEY_MAX];
+	unsigned hl = 0, sl = 0, kl = c->keylen;
+	int ok = 0;
+	/* ClientKey = proof XOR HMAC(StoredKey, AuthMessage); H(ClientKey)
+	 * must be StoredKey (RFC 5802 section 3). */
+	if (!HMAC(md, c->stored_key, (int)kl, (const uint8_t *)auth_msg, len, sig, &hl) || hl != kl)
+		goto done;
+	for (unsigned i = 0; i < kl; i++)
+		ck[i] = proof[i] ^ sig[i];
+	if (!EVP_Digest(ck, kl, sk, &sl, md, NULL) || sl != kl)
+		goto done;
+	ok = CRYPTO_memcmp(sk, c->stored_key, kl) == 0 && !c->fake;
+	if (ok && !HMAC(md, c->server_key, (int)kl, (const uint8_t *)auth_msg, len, server_sig,
+			&hl))
+		ok = 0;
+done:
+	OPENSSL_cleanse(sig, sizeof(sig));
+	OPENSSL_cleanse(ck, sizeof(ck));
+	OPENSSL_cleanse(sk, sizeof(sk));
+	return ok;
 }
 
 int kg_scram_random_salt(uint8_t *buf, size_t n)

@@ -34,6 +34,17 @@ int kg_scram_derive(int mech, const char *password, size_t pwlen, const uint8_t 
  */
 int kg_scram_check_password(const struct kg_scram_cred *c, const char *password, size_t pwlen);
 
+/*
+ * The server side of SCRAM's last step (RFC 5802): 1 when proof is the
+ * client's proof for auth_msg (client-first-bare "," server-first ","
+ * client-final-without-proof) under c (H(proof XOR HMAC(StoredKey,
+ * auth_msg)) == StoredKey, compared in constant time; never for a fake),
+ * and then server_sig (keylen bytes) holds HMAC(ServerKey, auth_msg) for
+ * the server-final "v=". 0 otherwise.
+ */
+int kg_scram_verify_proof(const struct kg_scram_cred *c, const char *auth_msg, size_t len,
+			  const uint8_t *proof, size_t prooflen, uint8_t *server_sig);
+
 /* Fills buf with n random bytes (OpenSSL RAND). Returns 0 or -1. */
 int kg_scram_random_salt(uint8_t *buf, size_t n);
 

@@ -219,6 +219,10 @@ static int cmd_run(struct kg_config *cfg)
 			     : cfg->auth.mode == KG_AUTH_MTLS ? "mtls" : "none",
 	};
 	kg_audit_gateway_start(&info);
+	if (cfg->auth.mode == KG_AUTH_SASL && cfg->auth.scram_nonce_suffix)
+		log_warn("listen.auth.scram_nonce is \"suffix\": a SCRAM client-final nonce that only "
+			 "ends with the server's is accepted (Kafka 3.8.1-3.9 behaviour, for librdkafka "
+			 "before 2.6.1); each login that needs it is logged and audited");
 	/* Signals, and a look at the TLS files every few seconds so that a
 	 * renewed certificate (cert-manager, a mounted Secret) is picked up
 	 * without a SIGHUP. */

@@ -53,7 +53,7 @@ void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen)
 	static const char *const keys[] = {
 		"mode", "mechanisms", "users_file", "allow_plain_without_tls",
 		"session_lifetime_ms", "failure_delay_ms", "max_preauth_frame_bytes",
-		"max_failures", "failure_window_ms", "block_ms", NULL
+		"max_failures", "failure_window_ms", "block_ms", "scram_nonce", NULL
 	};
 	const char *jp = "$.listen.auth";
 	kg_check_keys(v, o, jp, keys);
@@ -85,6 +85,15 @@ void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen)
 	a->failure_window_ms = (uint32_t)kg_get_int(v, o, "failure_window_ms", jp, 1000,
 						    86400000, 60000, 0);
 	a->block_ms = (uint32_t)kg_get_int(v, o, "block_ms", jp, 1000, 86400000, 60000, 0);
+	/* What a SCRAM client-final's nonce must be: "exact" (RFC 5802, as Kafka
+	 * 4.x checks) or "suffix" (ends with the server's nonce, as Kafka
+	 * 3.8.1-3.9 accepted: librdkafka before 2.6.1 needs it). */
+	char *nonce = kg_get_str(v, o, "scram_nonce", jp, "exact", 0);
+	if (nonce && strcmp(nonce, "suffix") == 0)
+		a->scram_nonce_suffix = true;
+	else if (!nonce || strcmp(nonce, "exact") != 0)
+		kg_verr(v, "$.listen.auth.scram_nonce", "must be \"exact\" or \"suffix\"");
+	free(nonce);
 	if (a->mode != KG_AUTH_SASL)
 		return;
 	load_mechanisms(v, a, o);

@@ -5,8 +5,12 @@
  *                             SaslAuthenticate (served by auth/authn.c)
  *   after ................... forwarded; the broker's answer is capped to
  *                             the allowlist (kg_versions_cap)
- *   a version past the gateway's highest: UNSUPPORTED_VERSION in the v0
- *                             shape with ApiVersions' own range (KIP-511)
+ *   a version past the gateway's or the brokers' highest: UNSUPPORTED_VERSION
+ *                             in the v0 shape with ApiVersions' own range
+ *                             (KIP-511), so the client retries lower; a
+ *                             broker's own such answer is read as v0
+ *   any other API ........... a version the brokers do not offer is never
+ *                             forwarded (kg_versions_upstream_has)
  */
 #include "enforce/versions.h"
 #include "audit/audit.h"
@@ -19,9 +23,41 @@
 
 #include <stdlib.h>
 
-bool kg_versions_unknown(int16_t version)
+/* The highest ApiVersions version that gets a real answer: the gateway's,
+ * and the brokers' once known, since a broker answers a higher one with
+ * UNSUPPORTED_VERSION (a 3.6 broker knows v0-3, a 4.x client sends v4). */
+static int16_t api_versions_max(struct kg_router *r)
 {
-	return version > kg_api_max_version(KC_API_API_VERSIONS);
+	int16_t max = kg_api_max_version(KC_API_API_VERSIONS);
+	struct kg_api_range up;
+	if (kg_router_api_range(r, KC_API_API_VERSIONS, &up) && up.max >= 0 && up.max < max)
+		max = up.max;
+	return max;
+}
+
+bool kg_versions_unknown(struct kg_router *r, int16_t version)
+{
+	return version > api_versions_max(r);
+}
+
+bool kg_versions_upstream_has(struct kg_router *r, int16_t key, int16_t version)
+{
+	struct kg_api_range up;
+	/* Before the first refresh nothing is known: the broker judges (it
+	 * closes on a version it does not know, as the gateway would). */
+	if (!kg_router_api_range(r, key, &up))
+		return true;
+	return up.max >= 0 && version >= up.min && version <= up.max;
+}
+
+int16_t kg_versions_response_version(int16_t version, const uint8_t *body, size_t len)
+{
+	/* KIP-511: a broker that does not know the request's version answers
+	 * in the v0 shape with UNSUPPORTED_VERSION and its own range. The
+	 * error code leads the body in every version. */
+	if (len >= 2 && (int16_t)(body[0] << 8 | body[1]) == KERR_UNSUPPORTED_VERSION)
+		return 0;
+	return version;
 }
 
 /* Sets one ApiKeys entry of an ApiVersions response. */
@@ -32,7 +68,7 @@ static void entry_set(struct kc_obj *e, int64_t key, int64_t min, int64_t max)
 	kc_at(e, KCF_ApiVersionsResponse_ApiKeys_MaxVersion)->u.i = max;
 }
 
-long kg_versions_unsupported(int32_t corr, uint8_t **out)
+long kg_versions_unsupported(struct kg_router *r, int32_t corr, uint8_t **out)
 {
 	const struct kc_api *api = kc_api_find(KC_API_API_VERSIONS);
 	struct kc_arena a;
@@ -45,7 +81,7 @@ long kg_versions_unsupported(int32_t corr, uint8_t **out)
 		goto out;
 	err->u.i = KERR_UNSUPPORTED_VERSION;
 	entry_set(keys->u.arr.v[0].u.obj, KC_API_API_VERSIONS,
-		  kg_api_min_version(KC_API_API_VERSIONS), kg_api_max_version(KC_API_API_VERSIONS));
+		  kg_api_min_version(KC_API_API_VERSIONS), api_versions_max(r));
 	total = kg_frame_response(KC_API_API_VERSIONS, 0, corr, o, out);
 out:
 	kc_arena_free(&a);
@@ -76,8 +112,8 @@ long kg_versions_preauth(struct kg_router *r, struct kg_audit_conn *audit, int16
 			 uint8_t **frame, const char **reason)
 {
 	*full = false;
-	if (kg_versions_unknown(ver))
-		return kg_versions_unsupported(corr, frame);
+	if (kg_versions_unknown(r, ver))
+		return kg_versions_unsupported(r, corr, frame);
 	if (!req)
 		return -2;
 	const struct kc_api *api = kc_api_find(KC_API_API_VERSIONS);

@@ -13,12 +13,19 @@
 #include "route/router-t.h"
 
 /* Whether an ApiVersions request of this version is answered by the
- * gateway with UNSUPPORTED_VERSION (past the highest it speaks). */
-bool kg_versions_unknown(int16_t version);
+ * gateway with UNSUPPORTED_VERSION: past the highest the gateway speaks,
+ * or the brokers do. */
+bool kg_versions_unknown(struct kg_router *r, int16_t version);
 /* That answer: a v0 body, UNSUPPORTED_VERSION, and ApiVersions' own range
- * (KIP-511). Returns the frame length (with size prefix) written into a
- * malloc'd *out, or -1. */
-long kg_versions_unsupported(int32_t corr, uint8_t **out);
+ * met with the brokers' (KIP-511). Returns the frame length (with size
+ * prefix) written into a malloc'd *out, or -1. */
+long kg_versions_unsupported(struct kg_router *r, int32_t corr, uint8_t **out);
+/* Whether the brokers offer this version of this API (true until the
+ * first metadata refresh has told). */
+bool kg_versions_upstream_has(struct kg_router *r, int16_t key, int16_t version);
+/* The version a broker's ApiVersions answer body is written in: the
+ * request's, or 0 for the UNSUPPORTED_VERSION answer (always v0-shaped). */
+int16_t kg_versions_response_version(int16_t version, const uint8_t *body, size_t len);
 /* The answer before authentication (auth/authn-t.h's kg_api_versions_fn
  * with the router and audit context spelled out): the brokers' ranges
  * (from the metadata refresh) met with the allowlist, plus the SASL APIs

@@ -137,13 +137,14 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 			return KG_CLOSE;
 		}
 	}
-	if (key == KC_API_API_VERSIONS && kg_versions_unknown(ver)) {
+	struct kg_router *router = &c->w->gw->router;
+	if (key == KC_API_API_VERSIONS && kg_versions_unknown(router, ver)) {
 		/* Cutting the frame out needs nothing before it unsent. */
 		if (c->c_in.ready != c->c_in.sent)
 			return KG_WAIT;
 		c->requests++;
 		uint8_t *resp;
-		long rlen = kg_versions_unsupported(corr, &resp);
+		long rlen = kg_versions_unsupported(router, corr, &resp);
 		if (rlen < 0 || kg_inflight_queue_local(c, corr, key, ver, resp, rlen) < 0) {
 			*reason = "out of memory";
 			return KG_CLOSE;
@@ -155,6 +156,14 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 			 (unsigned long long)c->id, c->peer, key, kg_api_name(key), ver);
 		*reason = kc_api_find(key) ? "api or version not allowed through the gateway"
 					   : "unknown api key";
+		return KG_CLOSE;
+	}
+	if (!kg_versions_upstream_has(router, key, ver)) {
+		/* Clients are told the brokers' ranges; a version past them is
+		 * not forwarded (a broker would close on it too). */
+		log_warn("conn %llu %s: refused request api %d (%s) v%d: not offered by the brokers",
+			 (unsigned long long)c->id, c->peer, key, kg_api_name(key), ver);
+		*reason = "api version not offered by the brokers";
 		return KG_CLOSE;
 	}
 	struct kc_req_header h;
@@ -288,29 +297,36 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 	size_t hlen;
 	struct kc_obj *resp;
 	kc_arena_reset(&c->arena);
-	if (kc_decode_response_header(frame + 4, len - 4, hv, &corr2, &hlen) != KC_OK ||
-	    kc_decode_response(e->api_key, e->version, frame + 4 + hlen, len - 4 - hlen,
-			       &c->arena, &resp) != KC_OK) {
+	if (kc_decode_response_header(frame + 4, len - 4, hv, &corr2, &hlen) != KC_OK) {
+		*reason = "malformed response from broker";
+		return KG_CLOSE;
+	}
+	const uint8_t *body = frame + 4 + hlen;
+	size_t blen = len - 4 - hlen;
+	/* The body's version: the request's, but for a broker's
+	 * UNSUPPORTED_VERSION answer to ApiVersions, which is v0. */
+	int16_t ver = e->api_key == KC_API_API_VERSIONS
+		? kg_versions_response_version(e->version, body, blen) : e->version;
+	if (kc_decode_response(e->api_key, ver, body, blen, &c->arena, &resp) != KC_OK) {
 		*reason = "malformed response from broker";
 		return KG_CLOSE;
 	}
 	int rc = e->api_key == KC_API_API_VERSIONS
 		? kg_versions_cap(resp)
-		: kg_rewrite_response(&c->w->gw->router, e->api_key, e->version, resp, &c->arena,
-				      c->sni);
-	int rz = rc < 0 ? 0 : kg_authz_response(&c->authz, &c->arena, e->api_key, e->version,
-						e->post, e->merge, e->merge_len, resp);
+		: kg_rewrite_response(&c->w->gw->router, e->api_key, ver, resp, &c->arena, c->sni);
+	int rz = rc < 0 ? 0 : kg_authz_response(&c->authz, &c->arena, e->api_key, ver, e->post,
+						e->merge, e->merge_len, resp);
 	if (rc < 0 || rz < 0) {
 		*reason = "response cannot be rewritten";
 		return KG_CLOSE;
 	}
 	if (kg_audit_wants_response(e->api_key))
-		kg_audit_response(c->audit, e->api_key, e->version, resp);
+		kg_audit_response(c->audit, e->api_key, ver, resp);
 	if (rc == 0 && rz == 0) {
 		kg_inflight_pop(c);
 		return KG_FORWARD;
 	}
-	if (encode_response(c, corr, resp, e->api_key, e->version) < 0) {
+	if (encode_response(c, corr, resp, e->api_key, ver) < 0) {
 		*reason = "cannot encode rewritten response";
 		return KG_CLOSE;
 	}

@@ -4,6 +4,7 @@
 #define KG_ROUTER_T_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,8 +38,11 @@ struct kg_router {
 	size_t cap;                    /* allocated nodes[] */
 	uint64_t generation;           /* bumped when a node is added */
 	unsigned next_bootstrap;       /* round-robin cursor over bootstrap */
-	struct kg_api_range apis[KG_MAX_API_KEY + 1]; /* upstream ApiVersions */
-	bool apis_known;               /* apis[] was filled by a refresh */
+	_Atomic uint32_t apis[KG_MAX_API_KEY + 1]; /* upstream ApiVersions,
+	                                  (uint16 min << 16 | uint16 max) each,
+	                                  read without the lock on every
+	                                  request; 0xffffffff: not offered */
+	_Atomic bool apis_known;       /* apis[] was filled by a refresh */
 	int (*resolve)(const char *host, uint16_t port, struct kg_addr *out,
 		       char *err, size_t errlen); /* kg_net_resolve; tests swap it */
 	void (*on_new_node)(void *ctx);/* tells workers to open listeners */

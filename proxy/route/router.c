@@ -147,20 +147,40 @@ size_t kg_router_ports(struct kg_router *r, int32_t *ids, uint16_t *ports,
 	return n;
 }
 
+static uint32_t range_pack(struct kg_api_range x)
+{
+	return (uint32_t)(uint16_t)x.min << 16 | (uint16_t)x.max;
+}
+
+static struct kg_api_range range_unpack(uint32_t v)
+{
+	return (struct kg_api_range){ (int16_t)(v >> 16), (int16_t)(v & 0xffff) };
+}
+
 void kg_router_set_api_ranges(struct kg_router *r,
 			      const struct kg_api_range ranges[KG_MAX_API_KEY + 1])
 {
-	pthread_mutex_lock(&r->lock);
-	memcpy(r->apis, ranges, sizeof(r->apis));
-	r->apis_known = true;
-	pthread_mutex_unlock(&r->lock);
+	/* Each entry is one atomic word: a reader never sees half of one,
+	 * and entries of two refreshes mixed are both true of the cluster. */
+	for (int k = 0; k <= KG_MAX_API_KEY; k++)
+		atomic_store_explicit(&r->apis[k], range_pack(ranges[k]), memory_order_relaxed);
+	atomic_store_explicit(&r->apis_known, true, memory_order_release);
 }
 
 bool kg_router_api_ranges(struct kg_router *r, struct kg_api_range out[KG_MAX_API_KEY + 1])
 {
-	pthread_mutex_lock(&r->lock);
-	bool known = r->apis_known;
-	memcpy(out, r->apis, sizeof(r->apis));
-	pthread_mutex_unlock(&r->lock);
+	bool known = atomic_load_explicit(&r->apis_known, memory_order_acquire);
+	for (int k = 0; k <= KG_MAX_API_KEY; k++)
+		out[k] = range_unpack(atomic_load_explicit(&r->apis[k], memory_order_relaxed));
 	return known;
+}
+
+bool kg_router_api_range(struct kg_router *r, int16_t key, struct kg_api_range *out)
+{
+	if (!atomic_load_explicit(&r->apis_known, memory_order_acquire))
+		return false;
+	*out = key >= 0 && key <= KG_MAX_API_KEY
+		? range_unpack(atomic_load_explicit(&r->apis[key], memory_order_relaxed))
+		: (struct kg_api_range){ -1, -1 };
+	return true;
 }

@@ -30,5 +30,8 @@ void kg_router_set_api_ranges(struct kg_router *r,
 			      const struct kg_api_range ranges[KG_MAX_API_KEY + 1]);
 /* Copies them; false when no refresh has succeeded yet. */
 bool kg_router_api_ranges(struct kg_router *r, struct kg_api_range out[KG_MAX_API_KEY + 1]);
+/* The brokers' range of one API ({-1, -1}: not offered); false when no
+ * refresh has succeeded yet. Lock-free: cheap enough for every request. */
+bool kg_router_api_range(struct kg_router *r, int16_t key, struct kg_api_range *out);
 
 #endif

@@ -2,7 +2,8 @@
 processes in front of it.
 
 Environment:
-  KAFKA_VERSION     Kafka version of the test bed (required: 3.6.2 or 4.3.1)
+  KAFKA_VERSION     Kafka version of the test bed (required: 3.6.2, 3.6.2-zk (with ZooKeeper)
+                    or 4.3.1)
   KG_REUSE_KAFKA=1  use/leave a bed that is already up (`kafka-bed.sh up` is idempotent);
                     without it the session starts the bed and stops it at the end
   KG_GATEWAY_BIN    gateway binary (default build/kafka-gateway)
@@ -44,7 +45,8 @@ def pytest_report_header(config):
 def kafka_version() -> str:
     v = os.environ.get("KAFKA_VERSION", "").strip()
     if not v:
-        pytest.fail("KAFKA_VERSION is not set (e.g. KAFKA_VERSION=3.6.2 or 4.3.1)", pytrace=False)
+        pytest.fail("KAFKA_VERSION is not set (e.g. KAFKA_VERSION=3.6.2, 3.6.2-zk or 4.3.1)",
+                    pytrace=False)
     return v
 
 
@@ -151,3 +153,20 @@ def names(request):
         def group(self, suffix=""):
             return f"kg-grp-{base}{suffix}-{RUN_ID}"
     return Names()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The compatibility matrix (test_matrix.py): one line per cell, then a summary."""
+    try:
+        import test_matrix
+    except ImportError:
+        return
+    if not test_matrix.RESULTS:
+        return
+    tr = terminalreporter
+    tr.section("compatibility matrix")
+    for cell, verdict, detail in test_matrix.RESULTS:
+        tr.write_line(f"{verdict:7} {cell}: {detail}")
+    n = len(test_matrix.RESULTS)
+    bad = sum(1 for _, v, _ in test_matrix.RESULTS if v != "ok")
+    tr.write_line(f"matrix: {n} cells, {n - bad} ok, {bad} not ok")

@@ -38,10 +38,10 @@ def tail(path: Path, n: int = 60) -> str:
     return "\n".join(lines[-n:])
 
 
-def run(cmd, *, input=None, timeout=120, check=True, env=None) -> subprocess.CompletedProcess:
+def run(cmd, *, input=None, timeout=120, check=True, env=None, cwd=None) -> subprocess.CompletedProcess:
     """Run a command; on failure raise AssertionError with its full output."""
     try:
-        cp = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=env)
+        cp = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"")[-4000:].decode(errors="replace")
         err = (e.stderr or b"")[-4000:].decode(errors="replace")
@@ -89,11 +89,20 @@ def free_port_block(count: int) -> int:
 
 @dataclass
 class Kafka:
-    version: str
+    version: str        # the test bed: "3.6.2", "4.3.1", or "3.6.2-zk" (brokers with ZooKeeper)
+
+    @property
+    def release(self) -> str:
+        """The Kafka release the bed runs ("3.6.2" for "3.6.2-zk")."""
+        return self.version.removesuffix("-zk")
+
+    @property
+    def zookeeper(self) -> bool:
+        return self.version.endswith("-zk")
 
     @property
     def major(self) -> int:
-        return int(self.version.split(".")[0])
+        return int(self.release.split(".")[0])
 
     def bed(self, *args, timeout=240, check=True) -> subprocess.CompletedProcess:
         return run([str(BED), args[0], self.version, *args[1:]], timeout=timeout, check=check)

@@ -94,7 +94,30 @@ static void test_shipped_gateway_json_loads(void **state)
 	assert_int_equal(c->auth.mode, KG_AUTH_SASL);
 	assert_string_equal(c->auth.users_file, "build/demo/users.json");
 	assert_int_equal(c->auth.session_lifetime_ms, 3600000);
+	/* make run fronts a local Kafka 3.6: Debian 12's kcat (librdkafka
+	 * 2.0.2) must log in with SCRAM as against that broker. */
+	assert_true(c->auth.scram_nonce_suffix);
 	kg_config_free(c);
+}
+
+/* listen.auth.scram_nonce: exact by default, suffix on request, nothing else. */
+static void test_scram_nonce_setting(void **state)
+{
+	(void)state;
+	struct kg_config *c = load_text("{" LISTEN_OK ", " UPSTREAM_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_false(c->auth.scram_nonce_suffix);
+	kg_config_free(c);
+	c = load_text("{\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100, "
+		      "\"auth\": {\"scram_nonce\": \"suffix\"}}, " UPSTREAM_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_true(c->auth.scram_nonce_suffix);
+	kg_config_free(c);
+	expect_error("{\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100, "
+		     "\"auth\": {\"scram_nonce\": \"ends_with\"}}, " UPSTREAM_OK "}",
+		     "$.listen.auth.scram_nonce: must be \"exact\" or \"suffix\"");
 }
 
 static void test_defaults_when_optional_keys_absent(void **state)
@@ -618,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_broker_addr_bind_port_overflow),
 		cmocka_unit_test(test_broker_addr_collides_with_bootstrap_port),
 		cmocka_unit_test(test_broker_addr_collides_with_explicit_port),
+		cmocka_unit_test(test_scram_nonce_setting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

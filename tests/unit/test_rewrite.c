@@ -782,7 +782,7 @@ static void test_apiversions_unsupported_frame(void **state)
 {
 	(void)state;
 	uint8_t *frame = NULL;
-	long len = kg_versions_unsupported(0x01020304, &frame);
+	long len = kg_versions_unsupported(&router, 0x01020304, &frame);
 	assert_true(len > 4);
 	assert_non_null(frame);
 	uint32_t size = (uint32_t)frame[0] << 24 | (uint32_t)frame[1] << 16 |

@@ -178,8 +178,10 @@ struct mclient {
 	size_t kl;                   /* hash size */
 	uint8_t ck[64];              /* ClientKey, computed once */
 	uint8_t sk[64];              /* StoredKey */
+	uint8_t svk[64];             /* ServerKey */
 	char gs2[64];                /* gs2 header sent */
 	char bare[256];              /* client-first-bare sent */
+	char am[1400];               /* AuthMessage of the last final */
 };
 
 static void mc_init(struct mclient *c, int mech, const char *pw, const uint8_t *salt, size_t sl)
@@ -193,6 +195,7 @@ static void mc_init(struct mclient *c, int mech, const char *pw, const uint8_t *
 	assert_int_equal(PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, (int)sl, 4096, c->md, (int)c->kl, sp), 1);
 	HMAC(c->md, sp, (int)c->kl, (const uint8_t *)"Client Key", 10, c->ck, &l);
 	EVP_Digest(c->ck, c->kl, c->sk, &l, c->md, NULL);
+	HMAC(c->md, sp, (int)c->kl, (const uint8_t *)"Server Key", 10, c->svk, &l);
 }
 
 /* client-first = gs2 + bare */
@@ -204,10 +207,12 @@ static size_t mc_first(struct mclient *c, const char *gs2, const char *bare, cha
 	return (size_t)n;
 }
 
-/* client-final for server-first sf */
-static size_t mc_final(struct mclient *c, const uint8_t *sf, size_t sfl, char *out, size_t cap)
+/* client-final for server-first sf, r= with prefix before the server's
+ * nonce (librdkafka before 2.6.1 repeats its nonce there) */
+static size_t mc_final_r(struct mclient *c, const uint8_t *sf, size_t sfl, const char *prefix,
+			 char *out, size_t cap)
 {
-	char sfs[512], cb[64], wo[600], am[1400], pb[100];
+	char sfs[512], cb[64], wo[600], pb[100];
 	uint8_t sig[64], proof[64];
 	unsigned int l;
 	assert_true(sfl < sizeof(sfs));
@@ -216,13 +221,29 @@ static size_t mc_final(struct mclient *c, const uint8_t *sf, size_t sfl, char *o
 	assert_true(strncmp(sfs, "r=", 2) == 0);
 	size_t nl = strcspn(sfs + 2, ",");
 	kg_b64_encode((const uint8_t *)c->gs2, strlen(c->gs2), cb, sizeof(cb));
-	snprintf(wo, sizeof(wo), "c=%s,r=%.*s", cb, (int)nl, sfs + 2);
-	snprintf(am, sizeof(am), "%s,%s,%s", c->bare, sfs, wo);
-	HMAC(c->md, c->sk, (int)c->kl, (const uint8_t *)am, strlen(am), sig, &l);
+	snprintf(wo, sizeof(wo), "c=%s,r=%s%.*s", cb, prefix, (int)nl, sfs + 2);
+	snprintf(c->am, sizeof(c->am), "%s,%s,%s", c->bare, sfs, wo);
+	HMAC(c->md, c->sk, (int)c->kl, (const uint8_t *)c->am, strlen(c->am), sig, &l);
 	for (size_t i = 0; i < c->kl; i++)
 		proof[i] = c->ck[i] ^ sig[i];
 	kg_b64_encode(proof, c->kl, pb, sizeof(pb));
 	return (size_t)snprintf(out, cap, "%s,p=%s", wo, pb);
+}
+
+static size_t mc_final(struct mclient *c, const uint8_t *sf, size_t sfl, char *out, size_t cap)
+{
+	return mc_final_r(c, sf, sfl, "", out, cap);
+}
+
+/* Whether server-final v= is HMAC(ServerKey, AuthMessage) of the last final. */
+static int mc_server_final_ok(const struct mclient *c, const uint8_t *v, size_t vl)
+{
+	uint8_t sig[64];
+	char b[128];
+	unsigned int l;
+	HMAC(c->md, c->svk, (int)c->kl, (const uint8_t *)c->am, strlen(c->am), sig, &l);
+	kg_b64_encode(sig, c->kl, b, sizeof(b));
+	return vl == strlen(b) + 2 && memcmp(v, "v=", 2) == 0 && memcmp(v + 2, b, vl - 2) == 0;
 }
 
 /* Runs a server session over a crafted client-first. Returns the step
@@ -704,6 +725,91 @@ static void test_bench_scram512(void **state)
 		      20 / t, t / 20 * 1e3);
 }
 
+/* ---- listen.auth.scram_nonce "suffix": librdkafka before 2.6.1 ---- */
+
+/* One SCRAM-SHA-512 exchange for alice: r= of client-final is prefix +
+ * the server's nonce; the suffix rule on or off. */
+static int nonce_exchange(const char *pw, const char *prefix, bool suffix, bool *used,
+			  bool *final_ok, const char *user)
+{
+	struct mclient mc;
+	char first[256], fin[600], bare[128];
+	const uint8_t *so;
+	size_t sol;
+	char err[256];
+	mc_init(&mc, KG_SCRAM_SHA_512, pw, g_salt512, sizeof(g_salt512));
+	snprintf(bare, sizeof(bare), "n=%s,r=rdkafkaNonce42", user);
+	mc_first(&mc, "n,,", bare, first, sizeof(first));
+	struct kg_sasl_sess *s = kg_sasl_new("SCRAM-SHA-512", ALL_MECHS, err, sizeof(err));
+	assert_non_null(s);
+	if (suffix)
+		kg_sasl_allow_nonce_suffix(s);
+	assert_int_equal(kg_sasl_step(s, (const uint8_t *)first, strlen(first), &so, &sol),
+			 KG_SASL_CONTINUE);
+	size_t fl = mc_final_r(&mc, so, sol, prefix, fin, sizeof(fin));
+	int rc = kg_sasl_step(s, (const uint8_t *)fin, fl, &so, &sol);
+	*used = kg_sasl_nonce_suffix_used(s);
+	*final_ok = rc == KG_SASL_DONE && mc_server_final_ok(&mc, so, sol);
+	if (rc == KG_SASL_DONE)
+		assert_string_equal(kg_sasl_user(s), user);
+	kg_sasl_free(s);
+	return rc;
+}
+
+static void test_scram_nonce_suffix(void **state)
+{
+	(void)state;
+	bool used, ok;
+	/* librdkafka < 2.6.1: r=<cnonce><cnonce><snonce>, accepted with the
+	 * setting; the server-final verifies for the client. */
+	assert_int_equal(nonce_exchange("secret", "rdkafkaNonce42", true, &used, &ok, "alice"),
+			 KG_SASL_DONE);
+	assert_true(used);
+	assert_true(ok);
+	/* The exact nonce still goes through cyrus, and says so. */
+	assert_int_equal(nonce_exchange("secret", "", true, &used, &ok, "alice"), KG_SASL_DONE);
+	assert_false(used);
+	assert_true(ok);
+}
+
+static void test_scram_nonce_suffix_refusals(void **state)
+{
+	(void)state;
+	bool used, ok;
+	/* Without the setting: refused, as by a Kafka 4 broker. */
+	assert_int_equal(nonce_exchange("secret", "rdkafkaNonce42", false, &used, &ok, "alice"),
+			 KG_SASL_FAIL);
+	assert_false(used);
+	/* With it: a wrong password, an unknown user, and a nonce that does
+	 * not end with the server's are still refused. */
+	assert_int_equal(nonce_exchange("wrong", "rdkafkaNonce42", true, &used, &ok, "alice"),
+			 KG_SASL_FAIL);
+	assert_int_equal(nonce_exchange("secret", "rdkafkaNonce42", true, &used, &ok, "nobody"),
+			 KG_SASL_FAIL);
+	assert_false(used);
+	struct mclient mc;
+	char first[256], fin[600];
+	const uint8_t *so;
+	size_t sol;
+	char err[256];
+	mc_init(&mc, KG_SCRAM_SHA_512, "secret", g_salt512, sizeof(g_salt512));
+	mc_first(&mc, "n,,", "n=alice,r=rdkafkaNonce42", first, sizeof(first));
+	struct kg_sasl_sess *s = kg_sasl_new("SCRAM-SHA-512", ALL_MECHS, err, sizeof(err));
+	kg_sasl_allow_nonce_suffix(s);
+	assert_int_equal(kg_sasl_step(s, (const uint8_t *)first, strlen(first), &so, &sol),
+			 KG_SASL_CONTINUE);
+	/* r= is the server's nonce with its last character changed. */
+	char sf[512];
+	memcpy(sf, so, sol);
+	sf[sol] = 0;
+	char *comma = strchr(sf, ',');
+	comma[-1] = comma[-1] == 'x' ? 'y' : 'x';
+	size_t fl = mc_final_r(&mc, (const uint8_t *)sf, sol, "rdkafkaNonce42", fin, sizeof(fin));
+	assert_int_equal(kg_sasl_step(s, (const uint8_t *)fin, fl, &so, &sol), KG_SASL_FAIL);
+	assert_false(kg_sasl_nonce_suffix_used(s));
+	kg_sasl_free(s);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -732,6 +838,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scram_success),
+		cmocka_unit_test(test_scram_nonce_suffix),
+		cmocka_unit_test(test_scram_nonce_suffix_refusals),
 		cmocka_unit_test(test_scram_authzid_same),
 		cmocka_unit_test(test_scram_names_as_sent),
 		cmocka_unit_test(test_scram_wrong_password),
