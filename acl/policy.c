@@ -124,31 +124,6 @@ uint16_t kg_acl_deny_mask(uint16_t listed)
 	return (listed & B(KG_OP_ALL)) ? KG_OPS_ALL_MASK : listed;
 }
 
-/* ---- networks ---- */
-
-void kg_acl_net_format(const struct kg_acl_net *n, char *buf, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN];
-	if (n->v4) {
-		inet_ntop(AF_INET, n->addr + 12, a, sizeof(a));
-		snprintf(buf, cap, "%s/%u", a, n->bits - 96u);
-	} else {
-		inet_ntop(AF_INET6, n->addr, a, sizeof(a));
-		snprintf(buf, cap, "%s/%u", a, (unsigned)n->bits);
-	}
-}
-
-int kg_acl_net_contains(const struct kg_acl_net *n, const uint8_t addr[16])
-{
-	unsigned full = n->bits / 8, rest = n->bits % 8;
-	if (memcmp(n->addr, addr, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	uint8_t m = (uint8_t)(0xff00u >> rest);
-	return (addr[full] & m) == n->addr[full];
-}
-
 /* ---- lifetime ---- */
 
 void kg_policy_free(struct kg_policy *p)

@@ -20,6 +20,7 @@
 #include <pcre2.h>
 
 #include "acl/policy-t.h"
+#include "io/netrange.h"
 
 /* Resource types as dense indexes (KG_RES_x - KG_RES_FIRST). */
 #define KG_RES_FIRST KG_RES_TOPIC
@@ -36,15 +37,6 @@ enum kg_acl_kind {
 	KG_PAT_NAME,                   /* exact name */
 	KG_PAT_PREFIX,                 /* names starting with pattern */
 	KG_PAT_REGEX                   /* names the whole regex matches */
-};
-
-/* One "hosts" entry, kept as an IPv6 network: IPv4 ranges are stored as
- * IPv4-mapped (::ffff:a.b.c.d/96+n), so an IPv4 client seen on a dual
- * stack socket and one seen on an IPv4 socket compare the same way. */
-struct kg_acl_net {
-	uint8_t addr[16];              /* network address, host bits zero */
-	uint8_t bits;                  /* prefix length, 0..128 */
-	uint8_t v4;                    /* 1: written as IPv4 (for rendering) */
 };
 
 /* One rule, as loaded. Immutable. */
@@ -70,7 +62,7 @@ struct kg_acl_rule {
 	                                  (REGEX; NULL when none could be proven):
 	                                  names without it skip pcre2 */
 	size_t re_lit_len;             /* bytes in re_lit */
-	struct kg_acl_net *hosts;      /* client networks; NULL: any client */
+	struct kg_net_range *hosts;    /* client networks; NULL: any client */
 	size_t nhosts;                 /* entries in hosts */
 	char *text;                    /* readable rendering for why->rule_text */
 };

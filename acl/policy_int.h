@@ -24,10 +24,6 @@ uint16_t kg_acl_deny_mask(uint16_t listed);
 size_t kg_acl_regex_prefix(const char *p, size_t n, char *out);
 /* Frees a policy whose last reference is gone (or a half-built one). */
 void kg_policy_free(struct kg_policy *p);
-/* Writes "10.0.0.0/8" or "::1/128" into buf (at least 64 bytes). */
-void kg_acl_net_format(const struct kg_acl_net *n, char *buf, size_t cap);
-/* Whether a 16-byte address (IPv4 as ::ffff:a.b.c.d) is inside n. */
-int kg_acl_net_contains(const struct kg_acl_net *n, const uint8_t addr[16]);
 
 /* The literal or prefix entry for name[0..len) with hash h, or NULL. */
 const struct kg_acl_entry *kg_acl_table_find(const struct kg_acl_table *t, uint64_t h,

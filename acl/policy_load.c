@@ -133,59 +133,12 @@ static int load_principals(struct lctx *c, json_t *j, const char *loc, char ***o
 	return 0;
 }
 
-/* "10.0.0.0/8", "192.168.1.7", "::1/128" -> n. */
-static int parse_net(struct lctx *c, const char *loc, const char *s, struct kg_acl_net *n)
+static int parse_net(struct lctx *c, const char *loc, const char *s, struct kg_net_range *n)
 {
-	char a[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	if (alen == 0 || alen >= sizeof(a))
-		goto bad;
-	memcpy(a, s, alen);
-	a[alen] = '\0';
-	unsigned max;
-	memset(n, 0, sizeof(*n));
-	if (inet_pton(AF_INET, a, n->addr + 12) == 1) {
-		n->addr[10] = n->addr[11] = 0xff;
-		n->v4 = 1;
-		max = 32;
-	} else if (inet_pton(AF_INET6, a, n->addr) == 1) {
-		max = 128;
-	} else {
-		goto bad;
-	}
-	unsigned bits = max;
-	if (slash) {
-		const char *d = slash + 1;
-		if (*d == '\0' || strlen(d) > 3)
-			goto bad;
-		bits = 0;
-		for (; *d; d++) {
-			if (*d < '0' || *d > '9')
-				goto bad;
-			bits = bits * 10 + (unsigned)(*d - '0');
-		}
-		if (bits > max)
-			goto bad;
-	}
-	n->bits = (uint8_t)(bits + (n->v4 ? 96 : 0));
-	/* Host bits set usually means a typo in the address or the length;
-	 * guessing which one would silently widen or narrow the rule. */
-	for (unsigned b = n->bits; b < 128; b++) {
-		if (n->addr[b / 8] & (0x80 >> (b % 8))) {
-			char net[64];
-			struct kg_acl_net z = *n;
-			for (unsigned k = n->bits; k < 128; k++)
-				z.addr[k / 8] &= (uint8_t)~(0x80 >> (k % 8));
-			kg_acl_net_format(&z, net, sizeof(net));
-			lerr(c, loc, "host '%s' has bits set past its prefix length (the network is %s)",
-			     s, net);
-			return -1;
-		}
-	}
-	return 0;
-bad:
-	lerr(c, loc, "host '%s' is not an IPv4/IPv6 address or CIDR range", s);
+	char err[160];
+	if (kg_net_range_parse(s, n, err, sizeof(err)) == 0)
+		return 0;
+	lerr(c, loc, "host %s", err);
 	return -1;
 }
 
@@ -336,7 +289,7 @@ static int load_hosts(struct lctx *c, const char *loc, json_t *j, struct kg_acl_
 		if (parse_net(c, loc, json_string_value(e), &r->hosts[r->nhosts]) < 0)
 			return -1;
 		char net[64];
-		kg_acl_net_format(&r->hosts[r->nhosts++], net, sizeof(net));
+		kg_net_range_format(&r->hosts[r->nhosts++], net, sizeof(net));
 		used += (size_t)snprintf(text + used, cap > used ? cap - used : 0, "%s%s",
 					 i ? "," : " hosts ", net);
 	}

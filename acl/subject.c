@@ -19,6 +19,7 @@
 
 #include "acl/policy.h"
 #include "acl/policy_int.h"
+#include "io/netrange.h"
 
 /* ---- hashing ---- */
 
@@ -138,26 +139,8 @@ static int host_applies(const struct kg_acl_rule *r, const uint8_t *addr)
 	if (!addr) /* unknown address: a host-limited rule cannot be shown to apply */
 		return 0;
 	for (size_t i = 0; i < r->nhosts; i++)
-		if (kg_acl_net_contains(&r->hosts[i], addr))
+		if (kg_net_range_contains(&r->hosts[i], addr))
 			return 1;
-	return 0;
-}
-
-/* addr as 16 bytes, IPv4 as ::ffff:a.b.c.d (how the rules store it).
- * Returns 0 for families without an IP address (unix sockets). */
-static int addr16(const struct sockaddr *sa, uint8_t out[16])
-{
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &in->sin_addr, 4);
-		return 1;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return 1;
-	}
 	return 0;
 }
 
@@ -252,7 +235,7 @@ struct kg_acl_subject *kg_acl_subject_new(struct kg_policy *p, const char *princ
 	if (s->super) /* decisions never look at rules */
 		return s;
 	uint8_t a[16];
-	int have = addr16(addr, a);
+	int have = kg_net_addr_key(addr, a);
 	if (build(s, principal, have ? a : NULL) < 0)
 		goto fail;
 	for (unsigned t = 0; t < KG_RES_N; t++)

@@ -58,6 +58,10 @@ struct kg_audit_cfg {
 	char *syslog_ident;            /* syslog tag (syslog sink) */
 	uint32_t stop_timeout_ms;      /* block policy: how long a stop waits
 	                                  for a failing sink before giving up */
+	char *anchor_file;             /* chain anchors appended here, or NULL */
+	bool anchor_syslog;            /* chain anchors sent to syslog too */
+	uint32_t anchor_interval_ms;   /* an anchor at most this often (and at
+	                                  every seal) */
 };
 
 /* Writer counters, for tests and the gateway_stop event. */
@@ -237,6 +241,12 @@ struct kg_audit_verify_result {
 	uint64_t seals;                /* seal records seen */
 	bool open_tail;                /* last file unsealed but live */
 	char note[256];                /* remarks that are not failures */
+	uint64_t unclean;              /* gateway_start records saying the run
+	                                  before left no seal */
+	const char *unclean_file;      /* the first of them: file, */
+	uint64_t unclean_line;         /* line */
+	uint64_t anchors_matched;      /* anchors found in the chain */
+	uint64_t anchors_before;       /* anchors older than the files given */
 };
 
 #endif

@@ -116,6 +116,13 @@ void kg_audit_gateway_start(const struct kg_audit_start_info *info)
 	kg_audit_set_bool(o, "per_request", a->per_request);
 	json_object_set_new(e, "audit", o);
 	kg_audit_set_cstr(e, "previous_run", kg_audit_writer_previous_run());
+	const char *detail = NULL, *tail = kg_audit_writer_tail_check(&detail);
+	if (tail) {
+		json_t *t = json_object();
+		kg_audit_set_cstr(t, "result", tail);
+		kg_audit_set_cstr(t, "detail", detail);
+		json_object_set_new(e, "audit_tail", t);
+	}
 	kg_audit_ev_emit(e);
 }
 

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "audit/verify.h"
+#include "audit/anchor.h"
 #include "audit/chain.h"
 
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #define RING 256                       /* recent records kept for insertions */
+#define UNCLEAN "\"previous_run\":\"unclean\""  /* in a gateway_start record */
 
 struct seen {
 	uint64_t seq;                  /* its seq */
@@ -47,6 +49,10 @@ struct vs {
 	struct seen ring[RING];        /* last records, ring */
 	uint64_t nseen;                /* records pushed */
 	bool last_seal;                /* the last record is a seal */
+	const struct kg_audit_anchor *anchors; /* sorted by seq */
+	size_t nanchors;               /* count */
+	size_t next_anchor;            /* first not yet matched */
+	const char *anchors_path;      /* for messages */
 };
 
 const char *kg_audit_verdict_name(int v)
@@ -278,6 +284,28 @@ static int check(struct vs *v, const char *line, size_t len, size_t file, uint64
 		    memcmp(rec.prev, last->hash, KG_AUDIT_HASH_LEN) != 0)
 			return classify(v, &rec, file, ln);
 	}
+	/* Anchors up to this seq: older than the files given, or this very
+	 * record, which must be the one anchored. */
+	while (v->next_anchor < v->nanchors && v->anchors[v->next_anchor].seq <= rec.seq) {
+		const struct kg_audit_anchor *a = &v->anchors[v->next_anchor++];
+		if (a->seq < r->first_seq) {
+			r->anchors_before++;
+			continue;
+		}
+		if (a->seq == rec.seq && memcmp(a->hash, rec.hash, KG_AUDIT_HASH_LEN) != 0)
+			return fail(v, KG_AV_EDITED, file, ln, "record seq %llu is not the one "
+				    "anchored at %s:%llu: the log was cut and rewritten from here "
+				    "(or this record was replaced)", (unsigned long long)rec.seq,
+				    v->anchors_path, (unsigned long long)a->line);
+		r->anchors_matched += a->seq == rec.seq;
+	}
+	if (rec.type && rec.type_len == 13 && memcmp(rec.type, "gateway_start", 13) == 0 &&
+	    memmem(line, rec.text_len, UNCLEAN, sizeof(UNCLEAN) - 1)) {
+		if (!r->unclean++) {
+			r->unclean_file = v->files[file];
+			r->unclean_line = ln;
+		}
+	}
 	struct seen *s = &v->ring[v->nseen % RING];
 	s->seq = rec.seq;
 	memcpy(s->hash, rec.hash, KG_AUDIT_HASH_LEN);
@@ -294,6 +322,14 @@ static int check(struct vs *v, const char *line, size_t len, size_t file, uint64
 int kg_audit_verify(const char *const *files, size_t n, const uint8_t *key, size_t keylen,
 		    bool live, struct kg_audit_verify_result *r)
 {
+	return kg_audit_verify_anchored(files, n, key, keylen, live, NULL, 0, NULL, r);
+}
+
+int kg_audit_verify_anchored(const char *const *files, size_t n, const uint8_t *key,
+			     size_t keylen, bool live, const struct kg_audit_anchor *anchors,
+			     size_t nanchors, const char *anchors_path,
+			     struct kg_audit_verify_result *r)
+{
 	memset(r, 0, sizeof(*r));
 	struct vs *v = calloc(1, sizeof(*v));
 	if (!v) {
@@ -303,6 +339,9 @@ int kg_audit_verify(const char *const *files, size_t n, const uint8_t *key, size
 	v->files = files;
 	v->n = n;
 	v->r = r;
+	v->anchors = anchors;
+	v->nanchors = anchors ? nanchors : 0;
+	v->anchors_path = anchors_path ? anchors_path : "anchors";
 	char *buf = NULL;
 	size_t cap = 0;
 	int rc = KG_AV_OK;
@@ -346,6 +385,14 @@ int kg_audit_verify(const char *const *files, size_t n, const uint8_t *key, size
 				  "record: it was cut after this line, or the gateway did not stop "
 				  "cleanly (a running gateway's live file: verify it while it runs, "
 				  "or pass --live)");
+	}
+	if (rc == KG_AV_OK && v->next_anchor < v->nanchors && v->nseen > 0) {
+		const struct kg_audit_anchor *a = &v->anchors[v->nanchors - 1];
+		const struct seen *last = &v->ring[(v->nseen - 1) % RING];
+		rc = fail(v, KG_AV_TRUNCATED, last->file, last->line, "the chain ends at seq %llu, "
+			  "but %s:%llu anchors seq %llu: records were cut off the end of the log",
+			  (unsigned long long)last->seq, v->anchors_path, (unsigned long long)a->line,
+			  (unsigned long long)a->seq);
 	}
 	free(buf);
 	free(v);

@@ -23,6 +23,16 @@ int kg_audit_key_load(const char *path, bool check_mode, uint8_t key[KG_AUDIT_KE
 int kg_audit_verify(const char *const *files, size_t n, const uint8_t *key, size_t keylen,
 		    bool live, struct kg_audit_verify_result *r);
 
+/* The same, and every anchor (anchor.h; sorted by seq, read from
+ * anchors_path) within or past the files' seq range must name a record of
+ * the chain: one past its end means records were cut off the end, one
+ * whose record has another hash means the log was rewritten from there. */
+struct kg_audit_anchor;
+int kg_audit_verify_anchored(const char *const *files, size_t n, const uint8_t *key,
+			     size_t keylen, bool live, const struct kg_audit_anchor *anchors,
+			     size_t nanchors, const char *anchors_path,
+			     struct kg_audit_verify_result *r);
+
 /* "edited", "deleted", ... for messages. */
 const char *kg_audit_verdict_name(int verdict);
 

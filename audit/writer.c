@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include "audit/writer.h"
+#include "audit/anchor.h"
 #include "audit/chain.h"
 #include "audit/event.h"
 #include "base/log.h"
@@ -66,6 +67,10 @@ static struct {
 	size_t keylen;                 /* its length */
 	struct kg_audit_sinkst sink;   /* destination */
 	struct kg_audit_head start;    /* chain head found at start */
+	const char *tail_check;        /* the log's end against the anchor
+	                                  file: NULL (agrees), "missing",
+	                                  "replaced" (anchor.h) */
+	char tail_detail[300];         /* what was found */
 	uint64_t seq;                  /* seq of the last record written */
 	uint8_t prev[KG_AUDIT_HASH_LEN]; /* its hash */
 	uint64_t file_records;         /* records written to the open file */
@@ -189,6 +194,7 @@ static int flush_out(uint64_t seq0, const uint8_t *prev0, uint64_t nrec)
 		W.dirty = true;
 		if (W.cfg->fsync == KG_AUDIT_FSYNC_ALWAYS)
 			sync_now();
+		kg_audit_anchor_note(W.seq, W.prev, false);
 		return 0;
 	}
 	W.seq = seq0;
@@ -292,6 +298,9 @@ static int write_seal(const char *reason)
 	if (!ok || flush_out(seq0, prev0, 1) < 0)
 		return -1;
 	sync_now();
+	/* Anchored after the sync: an anchor never names a record that a
+	 * power failure could still take. */
+	kg_audit_anchor_note(W.seq, W.prev, true);
 	return 0;
 }
 
@@ -396,6 +405,7 @@ static void *writer_main(void *arg)
 		backoff(&delay);
 	sync_now();
 	kg_audit_sink_close(&W.sink);
+	kg_audit_anchor_close();
 	return NULL;
 }
 
@@ -429,6 +439,14 @@ int kg_audit_writer_start(const struct kg_audit_cfg *cfg, const uint8_t *key, si
 	W.keylen = W.key ? keylen : 0;
 	if (kg_audit_sink_open(&W.sink, cfg, &W.start, err, errlen) < 0)
 		goto fail;
+	if (kg_audit_anchor_open(cfg, err, errlen) < 0) {
+		kg_audit_sink_close(&W.sink);
+		goto fail;
+	}
+	W.tail_check = kg_audit_anchor_check(&W.start, W.tail_detail, sizeof(W.tail_detail));
+	if (W.tail_check)
+		log_error("audit: %s %s: %s", cfg->path ? cfg->path : "log",
+			  W.tail_check, W.tail_detail);
 	W.seq = W.start.seq;
 	memcpy(W.prev, W.start.hash, KG_AUDIT_HASH_LEN);
 	new_file();
@@ -445,6 +463,7 @@ int kg_audit_writer_start(const struct kg_audit_cfg *cfg, const uint8_t *key, si
 	if (pthread_create(&W.thread, NULL, writer_main, NULL) != 0) {
 		W.running = false;
 		kg_audit_sink_close(&W.sink);
+		kg_audit_anchor_close();
 		snprintf(err, errlen, "cannot start the audit writer thread");
 		goto fail;
 	}
@@ -538,4 +557,11 @@ void kg_audit_writer_stats(struct kg_audit_stats *s)
 const char *kg_audit_writer_previous_run(void)
 {
 	return W.start.previous_run ? W.start.previous_run : "new";
+}
+
+const char *kg_audit_writer_tail_check(const char **detail)
+{
+	if (detail)
+		*detail = W.tail_detail;
+	return W.tail_check;
 }

@@ -27,5 +27,8 @@ bool kg_audit_writer_running(void);
 void kg_audit_writer_stats(struct kg_audit_stats *s);
 /* previous_run of the chain head found at start ("new", "clean", ...). */
 const char *kg_audit_writer_previous_run(void);
+/* The log's end against audit.anchor_file at start: NULL when they agree
+ * (or no anchors), "missing" or "replaced" with *detail saying what. */
+const char *kg_audit_writer_tail_check(const char **detail);
 
 #endif

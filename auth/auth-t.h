@@ -62,9 +62,14 @@ struct kg_auth_cfg {
 	uint32_t session_lifetime_ms;  /* KIP-368 lifetime, 0 = no expiry */
 	uint32_t failure_delay_ms;     /* pause before closing after a failure */
 	uint32_t max_preauth_frame_bytes; /* frame cap before authentication */
-	uint32_t max_failures;         /* failed logins per address per window */
+	uint32_t login_timeout_ms;     /* accept to authenticated, at most */
+	uint32_t max_failures;         /* failed logins per (address, user)
+	                                  per window */
 	uint32_t failure_window_ms;    /* the window */
-	uint32_t block_ms;             /* how long an address is then refused */
+	uint32_t block_ms;             /* how long the pair (or address) is
+	                                  then refused */
+	uint32_t max_address_failures; /* failed logins per address per window,
+	                                  all users; 0 = no address cap */
 	bool scram_nonce_suffix;       /* compatibility, weakens RFC 5802: a
 	                                  SCRAM client-final nonce that only
 	                                  ends with the server's is accepted

@@ -54,13 +54,16 @@ struct kg_authn {
 
 	/* state */
 	int state;                     /* enum kg_auth_state */
-	char principal[KG_AUTHN_PRINCIPAL_MAX + 1]; /* "User:..." once known
-	                                  (certificate or SASL), never cut */
+	char *principal;               /* "User:..." once known (certificate
+	                                  or SASL), never cut; malloc'd, "" (not
+	                                  owned) before: kg_authn_set_principal */
 	struct kg_sasl_sess *sasl;     /* SASL exchange in progress */
 	int sasl_mech;                 /* mechanism of the (last) exchange */
 	bool sasl_raw;                 /* SaslHandshake v0: raw token frames */
 	bool reauth;                   /* KIP-368 re-authentication running */
 	bool reauth_bad_mech;          /* it asked for another mechanism */
+	bool limited;                  /* failed: the login limiter refuses
+	                                  this (address, user) pair */
 	double session_expiry;         /* KIP-368 session end (loop clock), 0 = none */
 	double reauth_started;         /* when the last re-authentication began */
 

@@ -28,6 +28,7 @@
 #include "auth/limiter.h"
 #include "auth/sasl.h"
 #include "base/log.h"
+#include "io/net.h"
 #include "kafka/codec.h"
 #include "kafka/errors.h"
 #include "kafka/frame.h"
@@ -67,10 +68,22 @@ static enum kg_verdict fail(struct kg_authn *a, const char *why, bool count)
 	log_warn("conn %llu %s: authentication failed: %s", (unsigned long long)a->conn_id,
 		 a->peer_text, why);
 	audit_auth(a, false, a->sasl || a->reauth ? kg_sasl_mech_name(a->sasl_mech) : NULL, why);
-	if (count && kg_limiter_fail(a->peer))
-		log_warn("client address of conn %llu (%s) blocked for %u ms after repeated "
-			 "authentication failures", (unsigned long long)a->conn_id, a->peer_text,
-			 a->cfg->block_ms);
+	if (count) {
+		const char *claimed = kg_sasl_claimed_user(a->sasl);
+		const char *user = claimed ? claimed : "";
+		enum kg_limit l = kg_limiter_fail(a->peer, user, strlen(user));
+		char clean[64], host[64];
+		kg_net_host_str(a->peer, host, sizeof(host));
+		if (l == KG_LIMIT_USER)
+			log_warn("logins of user '%s' from %s blocked for %u ms after repeated "
+				 "authentication failures (conn %llu)",
+				 kg_log_clean(user, strlen(user), clean, sizeof(clean)),
+				 host, a->cfg->block_ms, (unsigned long long)a->conn_id);
+		else if (l == KG_LIMIT_ADDRESS)
+			log_warn("client address %s blocked for %u ms after repeated authentication "
+				 "failures for many users (conn %llu)", host, a->cfg->block_ms,
+				 (unsigned long long)a->conn_id);
+	}
 	a->state = KG_AS_FAILED;
 	a->failure_delay = true;
 	kg_sasl_free(a->sasl);
@@ -168,16 +181,38 @@ static bool principal_of(const char *user, char *out)
 	return n > 5 && n <= KG_AUTHN_PRINCIPAL_MAX;
 }
 
+static char no_principal[] = "";
+
+int kg_authn_set_principal(struct kg_authn *a, const char *name)
+{
+	char buf[KG_AUTHN_PRINCIPAL_MAX + 1];
+	if (!principal_of(name, buf))
+		return -1;
+	char *p = strdup(buf);
+	if (!p)
+		return -1;
+	if (a->principal && a->principal != no_principal)
+		free(a->principal);
+	a->principal = p;
+	return 0;
+}
+
+void kg_authn_init(struct kg_authn *a)
+{
+	a->principal = no_principal;
+}
+
 /* Success: the principal is set, the session lifetime starts, and (the
  * first time) the upstream connection is made. The caller checked that
  * the principal fits (step). */
-static void authenticated(struct kg_authn *a, double now, const char *user)
+static bool authenticated(struct kg_authn *a, double now, const char *user)
 {
 	const struct kg_auth_cfg *cfg = a->cfg;
 	char clean[256];
 	kg_log_clean(user, strlen(user), clean, sizeof(clean));
 	if (!a->reauth) {
-		principal_of(user, a->principal);
+		if (kg_authn_set_principal(a, user) < 0)
+			return false;
 		a->connect_pending = true;
 		a->reauth_started = now;
 		kg_audit_principal(a->audit, a->principal);
@@ -195,6 +230,7 @@ static void authenticated(struct kg_authn *a, double now, const char *user)
 	a->reauth = false;
 	kg_sasl_free(a->sasl);
 	a->sasl = NULL;
+	return true;
 }
 
 /* One token through the SASL session. Returns the kg_sasl rc; on success
@@ -207,6 +243,14 @@ static int step(struct kg_authn *a, const uint8_t *in, size_t inlen, const uint8
 	if (!a->sasl || a->reauth_bad_mech)
 		return KG_SASL_FAIL;
 	int rc = kg_sasl_step(a->sasl, in, inlen, out, outlen);
+	const char *user = kg_sasl_claimed_user(a->sasl);
+	/* A refused (address, user) pair runs the exchange to the end and
+	 * fails even with the right password: no answer tells a guesser
+	 * whether the last try was right. */
+	if (rc == KG_SASL_DONE && user && kg_limiter_user_blocked(a->peer, user, strlen(user))) {
+		a->limited = true;
+		return KG_SASL_FAIL;
+	}
 	if (rc == KG_SASL_DONE) {
 		char now[KG_AUTHN_PRINCIPAL_MAX + 1];
 		*principal_ok = principal_of(kg_sasl_user(a->sasl), now) &&
@@ -223,6 +267,8 @@ static const char *principal_problem(const struct kg_authn *a)
 
 static const char *fail_text(struct kg_authn *a)
 {
+	if (a->limited)
+		return "too many failed logins for this user from this address";
 	return kg_sasl_fail_reason(a->sasl) && kg_sasl_fail_reason(a->sasl)[0]
 		       ? kg_sasl_fail_reason(a->sasl) : "invalid credentials";
 }
@@ -268,12 +314,15 @@ static enum kg_verdict authenticate(struct kg_authn *a, double now, int16_t ver,
 		enum kg_verdict v = reply(a, KC_API_SASL_AUTHENTICATE, ver, corr, o, reason);
 		if (v == KG_CLOSE)
 			return v;
-		return fail(a, same_principal ? fail_text(a) : principal_problem(a), true);
+		return fail(a, same_principal ? fail_text(a) : principal_problem(a), !a->limited);
 	}
 	kc_set_string(a->arena, bytes, (const char *)out, outlen);
 	msg->u.b.len = -1;
 	if (rc == KG_SASL_DONE) {
-		authenticated(a, now, kg_sasl_user(a->sasl));
+		if (!authenticated(a, now, kg_sasl_user(a->sasl))) {
+			*reason = "out of memory";
+			return KG_CLOSE;
+		}
 		if (life)
 			life->u.i = a->cfg->session_lifetime_ms;
 	}
@@ -291,7 +340,8 @@ static enum kg_verdict raw_token(struct kg_authn *a, double now, const uint8_t *
 	bool same_principal;
 	int rc = step(a, frame + 4, len - 4, &out, &outlen, &same_principal);
 	if (rc == KG_SASL_FAIL || !same_principal)
-		return fail(a, rc == KG_SASL_FAIL ? fail_text(a) : principal_problem(a), true);
+		return fail(a, rc == KG_SASL_FAIL ? fail_text(a) : principal_problem(a),
+			    !a->limited);
 	uint8_t *f = NULL;
 	long flen = kg_frame_raw(out, outlen, &f);
 	if (queue(a, -1, -1, 0, f, flen, reason) == KG_CLOSE) {
@@ -299,7 +349,10 @@ static enum kg_verdict raw_token(struct kg_authn *a, double now, const uint8_t *
 		return KG_CLOSE;
 	}
 	if (rc == KG_SASL_DONE) {
-		authenticated(a, now, kg_sasl_user(a->sasl));
+		if (!authenticated(a, now, kg_sasl_user(a->sasl))) {
+			*reason = "out of memory";
+			return KG_CLOSE;
+		}
 		a->sasl_raw = false;
 	}
 	return KG_CONSUMED;
@@ -408,4 +461,7 @@ void kg_authn_release(struct kg_authn *a)
 {
 	kg_sasl_free(a->sasl);
 	a->sasl = NULL;
+	if (a->principal && a->principal != no_principal)
+		free(a->principal);
+	a->principal = no_principal;
 }

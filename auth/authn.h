@@ -24,7 +24,13 @@ static inline bool kg_authn_done(const struct kg_authn *a)
 {
 	return a->state == KG_AS_NONE || a->state == KG_AS_COMPLETE;
 }
-/* Frees the SASL session (close). */
+/* A new connection's state: no principal yet (principal is ""). */
+void kg_authn_init(struct kg_authn *a);
+/* Sets the principal to "User:<name>", exactly as long as it is. -1 when
+ * it would be longer than KG_AUTHN_PRINCIPAL_MAX (refused, never cut) or
+ * out of memory; the principal is unchanged then. */
+int kg_authn_set_principal(struct kg_authn *a, const char *name);
+/* Frees the SASL session and the principal (close). */
 void kg_authn_release(struct kg_authn *a);
 
 #endif

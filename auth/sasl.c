@@ -443,6 +443,11 @@ const char *kg_sasl_user(const struct kg_sasl_sess *s)
 	return s && s->state == KG_SASL_ST_DONE ? s->user : "";
 }
 
+const char *kg_sasl_claimed_user(const struct kg_sasl_sess *s)
+{
+	return s ? s->expect_user : NULL;
+}
+
 const char *kg_sasl_fail_reason(const struct kg_sasl_sess *s)
 {
 	return s && s->state == KG_SASL_ST_FAILED ? s->reason : "";

@@ -68,6 +68,9 @@ int kg_sasl_step(struct kg_sasl_sess *s, const uint8_t *in, size_t inlen, const 
 /* The authenticated user name (Kafka principal "User:<name>") once a step
  * returned KG_SASL_DONE, else "". */
 const char *kg_sasl_user(const struct kg_sasl_sess *s);
+/* The user name the client claimed so far (SCRAM client-first, PLAIN
+ * token), NULL before one was read. For the login limiter: not a proof. */
+const char *kg_sasl_claimed_user(const struct kg_sasl_sess *s);
 /* Why the exchange failed, for the gateway's log only. "" if it did not. */
 const char *kg_sasl_fail_reason(const struct kg_sasl_sess *s);
 /* 1 when the failure was for a user name with no credential (log only). */

@@ -64,8 +64,10 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
 /* I/O settings shared by both sides. Read-ahead with a large buffer: a
  * produce request arrives as several 16 KiB records, and without it every
  * record costs two read(2) calls (header, then body) - measured as the
- * main cost of TLS produce. Buffers are kept (no RELEASE_BUFFERS): freeing
- * and reallocating them per record costs more than the memory saves. */
+ * main cost of TLS produce. Buffers are kept while the connection is busy
+ * (no RELEASE_BUFFERS: freeing and reallocating them per record costs more
+ * than the memory saves) and given back once it is quiet (loop/worker.c's
+ * sweep, SSL_free_buffers). */
 static void tune_io(SSL_CTX *ctx)
 {
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |

@@ -59,6 +59,15 @@ enum kg_scram_mech {
 	KG_SCRAM_NMECH = 2
 };
 
+/* What a client sees of a credential before it proves anything: the
+ * iteration count and the salt length. */
+struct kg_scram_shape {
+	uint32_t iterations;         /* PBKDF2 rounds */
+	uint32_t saltlen;            /* salt bytes */
+};
+
+#define KG_USERS_DECOY_KEY_LEN 32
+
 /* One salted verifier (Kafka's ScramCredential). */
 struct kg_scram_cred {
 	uint8_t present;             /* 1: this slot holds a credential */
@@ -85,12 +94,18 @@ struct kg_users {
 	struct kg_user *user;        /* sorted by strcmp(name), no duplicates */
 	size_t n;                    /* users in user[] */
 	size_t cap;                  /* allocated slots in user[] */
-	uint32_t fake_iter[KG_SCRAM_NMECH];    /* iterations given to made-up
-	                                credentials: the most common in the
-	                                set for that mechanism, else 4096 */
-	uint32_t fake_saltlen[KG_SCRAM_NMECH]; /* salt length of made-up
-	                                credentials: the most common, else
-	                                KG_SCRAM_SALT_DEFAULT */
+	struct kg_scram_shape *shapes[KG_SCRAM_NMECH]; /* the real users'
+	                                shapes per mechanism, one per user: a
+	                                made-up credential takes one, picked by
+	                                a keyed hash of the name, so fakes have
+	                                each shape as often as real users do */
+	size_t nshapes[KG_SCRAM_NMECH]; /* count of shapes[m]; 0: defaults */
+	uint8_t decoy_key[KG_USERS_DECOY_KEY_LEN]; /* keys the made-up salts
+	                                and shapes; kept in the file, so they
+	                                stay the same across restarts as real
+	                                salts do */
+	uint8_t has_decoy_key;       /* 0: the file has none (a per-process
+	                                key is used) */
 	uint8_t plain_mech;          /* mechanism whose fake credential PLAIN
 	                                uses for an unknown user: the one most
 	                                users would be checked with */

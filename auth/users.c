@@ -94,16 +94,15 @@ struct kg_users *kg_users_new(void)
 	if (!u)
 		return NULL;
 	atomic_init(&u->refs, 1);
-	for (int m = 0; m < KG_SCRAM_NMECH; m++) {
-		u->fake_iter[m] = KG_SCRAM_ITER_MIN;
-		u->fake_saltlen[m] = KG_SCRAM_SALT_DEFAULT;
-	}
 	u->plain_mech = KG_SCRAM_SHA_512;
 	return u;
 }
 
 static void users_free(struct kg_users *u)
 {
+	for (int m = 0; m < KG_SCRAM_NMECH; m++)
+		free(u->shapes[m]);
+	OPENSSL_cleanse(u->decoy_key, sizeof(u->decoy_key));
 	for (size_t i = 0; i < u->n; i++) {
 		OPENSSL_cleanse(u->user[i].cred, sizeof(u->user[i].cred));
 		free(u->user[i].name);
@@ -126,56 +125,25 @@ void kg_users_release(struct kg_users *u)
 }
 
 
-/* The most common value among vals[0..n), ties to the smaller; dflt when
- * n == 0. O(n^2) is fine: it runs at load time over small sets, and only
- * distinct values are counted. */
-static uint32_t most_common(const uint32_t *vals, size_t n, uint32_t dflt)
-{
-	uint32_t best = dflt;
-	size_t bestc = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t c = 0;
-		int seen = 0;
-		for (size_t j = 0; j < n; j++) {
-			if (vals[j] == vals[i]) {
-				if (j < i) {
-					seen = 1;
-					break;
-				}
-				c++;
-			}
-		}
-		if (seen)
-			continue;
-		if (c > bestc || (c == bestc && vals[i] < best)) {
-			best = vals[i];
-			bestc = c;
-		}
-	}
-	return best;
-}
-
-/* Recomputes the parameters fake credentials copy, so they look like the
- * bulk of the real ones. */
+/* Recomputes what made-up credentials copy: each real user's shape per
+ * mechanism, so an unknown name gets a shape drawn from the same
+ * distribution as a known one (a user with a rare iteration count is no
+ * easier to tell from a fake than one with the common count). */
 int kg_users_stats(struct kg_users *u)
 {
-	uint32_t *it = malloc((u->n + 1) * sizeof(*it)), *sl = malloc((u->n + 1) * sizeof(*sl));
-	if (!it || !sl) {
-		free(it);
-		free(sl);
-		return -1;
-	}
 	for (int m = 0; m < KG_SCRAM_NMECH; m++) {
+		struct kg_scram_shape *sh = malloc((u->n + 1) * sizeof(*sh));
+		if (!sh)
+			return -1;
 		size_t k = 0;
 		for (size_t i = 0; i < u->n; i++) {
 			const struct kg_scram_cred *c = &u->user[i].cred[m];
-			if (c->present) {
-				it[k] = c->iterations;
-				sl[k++] = c->saltlen;
-			}
+			if (c->present)
+				sh[k++] = (struct kg_scram_shape){ c->iterations, c->saltlen };
 		}
-		u->fake_iter[m] = most_common(it, k, KG_SCRAM_ITER_MIN);
-		u->fake_saltlen[m] = most_common(sl, k, KG_SCRAM_SALT_DEFAULT);
+		free(u->shapes[m]);
+		u->shapes[m] = sh;
+		u->nshapes[m] = k;
 	}
 	/* PLAIN uses SHA-512 when a user has it, so an unknown user is best
 	 * disguised as the mechanism most users end up checked with. */
@@ -187,8 +155,6 @@ int kg_users_stats(struct kg_users *u)
 			plain256++;
 	}
 	u->plain_mech = plain256 > plain512 ? KG_SCRAM_SHA_256 : KG_SCRAM_SHA_512;
-	free(it);
-	free(sl);
 	return 0;
 }
 
@@ -282,17 +248,27 @@ static void fake_key_init(void)
 	fake_key_ok = RAND_bytes(fake_key, sizeof(fake_key)) == 1;
 }
 
-/* 64 bytes of HMAC-SHA512(per-process key, mech | counter | SHA-512(user)):
- * deterministic per user for the life of the process, unpredictable to
- * anyone else. */
-static void fake_block(int mech, uint8_t ctr, const uint8_t uh[64], uint8_t out[64])
+int kg_users_decoy_key_ensure(struct kg_users *u)
+{
+	if (u->has_decoy_key)
+		return 0;
+	if (RAND_bytes(u->decoy_key, sizeof(u->decoy_key)) != 1)
+		return -1;
+	u->has_decoy_key = 1;
+	return 0;
+}
+
+/* 64 bytes of HMAC-SHA512(key, mech | counter | SHA-512(user)):
+ * deterministic per user, unpredictable to anyone without the key. */
+static void fake_block(const uint8_t *key, size_t keylen, int mech, uint8_t ctr,
+		       const uint8_t uh[64], uint8_t out[64])
 {
 	uint8_t msg[2 + 64];
 	unsigned int hl = 0;
 	msg[0] = (uint8_t)mech;
 	msg[1] = ctr;
 	memcpy(msg + 2, uh, 64);
-	if (!HMAC(EVP_sha512(), fake_key, sizeof(fake_key), msg, sizeof(msg), out, &hl))
+	if (!HMAC(EVP_sha512(), key, keylen, msg, sizeof(msg), out, &hl))
 		RAND_bytes(out, 64); /* only the salt's stability is lost, on an
 		                        OpenSSL failure */
 }
@@ -311,14 +287,26 @@ static void fake_cred(const struct kg_users *u, const char *user, int mech,
 	f->fake = 1;
 	f->mech = (uint8_t)mech;
 	f->keylen = (uint8_t)kg_scram_keylen(mech);
-	f->iterations = u ? u->fake_iter[mech] : KG_SCRAM_ITER_MIN;
-	f->saltlen = u ? u->fake_saltlen[mech] : KG_SCRAM_SALT_DEFAULT;
 	if (!fake_key_ok) /* no key: still never verifies, salt not stable */
 		RAND_bytes(fake_key, sizeof(fake_key));
+	const uint8_t *key = u && u->has_decoy_key ? u->decoy_key : fake_key;
+	size_t keylen = u && u->has_decoy_key ? sizeof(u->decoy_key) : sizeof(fake_key);
 	if (!EVP_Digest(user, strlen(user), uh, &hl, EVP_sha512(), NULL))
 		RAND_bytes(uh, sizeof(uh));
+	/* The shape: one real user's, picked by the name (counter 0xff). */
+	f->iterations = KG_SCRAM_ITER_MIN;
+	f->saltlen = KG_SCRAM_SALT_DEFAULT;
+	if (u && u->nshapes[mech]) {
+		fake_block(key, keylen, mech, 0xff, uh, blk);
+		uint64_t pick = 0;
+		for (int i = 0; i < 8; i++)
+			pick = pick << 8 | blk[i];
+		const struct kg_scram_shape *sh = &u->shapes[mech][pick % u->nshapes[mech]];
+		f->iterations = sh->iterations;
+		f->saltlen = sh->saltlen;
+	}
 	for (uint32_t off = 0, ctr = 0; off < f->saltlen; off += 64, ctr++) {
-		fake_block(mech, (uint8_t)ctr, uh, blk);
+		fake_block(key, keylen, mech, (uint8_t)ctr, uh, blk);
 		uint32_t n = f->saltlen - off < 64 ? f->saltlen - off : 64;
 		memcpy(f->salt + off, blk, n);
 	}

@@ -34,6 +34,11 @@ struct kg_users *kg_users_load(const char *path, char *err, size_t errlen);
  */
 int kg_users_save(const struct kg_users *u, const char *path, char *err, size_t errlen);
 
+/* Gives u a decoy key when it has none (kept in the users file: made-up
+ * credentials for unknown names then look the same after a restart, as
+ * real ones do). 0, or -1 when no random bytes could be had. */
+int kg_users_decoy_key_ensure(struct kg_users *u);
+
 /* Takes a reference (u may be NULL). Returns u. */
 struct kg_users *kg_users_acquire(struct kg_users *u);
 /* Drops a reference; the last one frees the set and wipes its keys. */

@@ -185,10 +185,21 @@ static int load_doc(struct kg_users *u, json_t *root, const char *path, char *er
 	if (!json_is_object(root))
 		FAIL_AT(&jp, "must be an object");
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "version") && strcmp(key, "users")) {
+		if (strcmp(key, "version") && strcmp(key, "users") && strcmp(key, "decoy_key")) {
 			jp_push(&jp, key);
-			FAIL_AT(&jp, "unknown key (expected version, users)");
+			FAIL_AT(&jp, "unknown key (expected version, users, decoy_key)");
 		}
+	}
+	if (json_object_get(root, "decoy_key")) {
+		long kl = load_b64(root, "decoy_key", u->decoy_key, sizeof(u->decoy_key), &jp, path,
+				   err, errlen);
+		if (kl < 0)
+			return -1;
+		jp_push(&jp, "decoy_key");
+		if (kl != (long)sizeof(u->decoy_key))
+			FAIL_AT(&jp, "must be %zu bytes", sizeof(u->decoy_key));
+		jp_pop(&jp, 0);
+		u->has_decoy_key = 1;
 	}
 	v = json_object_get(root, "version");
 	jp_push(&jp, "version");
@@ -353,6 +364,9 @@ static json_t *users_json(const struct kg_users *u)
 	json_t *root = json_object(), *users = json_object();
 	if (!root || !users || json_object_set_new(root, "version", json_integer(1)) < 0 ||
 	    json_object_set(root, "users", users) < 0)
+		goto fail;
+	if (u->has_decoy_key &&
+	    json_object_set_new(root, "decoy_key", b64_json(u->decoy_key, sizeof(u->decoy_key))) < 0)
 		goto fail;
 	for (size_t i = 0; i < u->n; i++) {
 		json_t *uo = json_object();

@@ -2,6 +2,7 @@
  * audit/verify.c for what each kind of break means). */
 #define _GNU_SOURCE
 #include "cli/cli_audit.h"
+#include "audit/anchor.h"
 #include "audit/verify.h"
 
 #include <stdio.h>
@@ -12,13 +13,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage:\n"
-		"  kafka-gateway audit verify [--hmac-key-file FILE] [--live] FILE...\n"
+		"  kafka-gateway audit verify [--hmac-key-file FILE] [--live] [--anchors FILE] FILE...\n"
 		"\n"
 		"Checks the hash chain of audit log files given in rotation order (oldest\n"
 		"first, the live file last): every record's hash (and HMAC with\n"
 		"--hmac-key-file), the links between records and files, and that every\n"
 		"file but the live one ends with a seal record. The last file counts as\n"
 		"live when a running gateway holds its lock, or with --live (a copy).\n"
+		"--anchors FILE also checks the chain against anchors (audit.anchor_file,\n"
+		"or the audit_anchor lines of syslog): an anchored record must be in the\n"
+		"chain, so records cut off the end show even after a restart.\n"
 		"\n"
 		"Exit status: 0 intact, 1 tampered (edited, deleted, inserted, reordered\n"
 		"or truncated records; the first one is reported), 2 bad usage or an\n"
@@ -27,7 +31,7 @@ static void usage(FILE *f)
 
 static int verify(int argc, char **argv)
 {
-	const char *keyfile = NULL;
+	const char *keyfile = NULL, *anchors_path = NULL;
 	bool live = false;
 	int i = 3;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -35,6 +39,8 @@ static int verify(int argc, char **argv)
 			keyfile = argv[++i];
 		} else if (strcmp(argv[i], "--live") == 0) {
 			live = true;
+		} else if (strcmp(argv[i], "--anchors") == 0 && i + 1 < argc) {
+			anchors_path = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -56,9 +62,23 @@ static int verify(int argc, char **argv)
 		fprintf(stderr, "kafka-gateway audit verify: %s\n", err);
 		return 2;
 	}
+	struct kg_audit_anchor *anchors = NULL;
+	long nanchors = 0;
+	if (anchors_path &&
+	    (nanchors = kg_audit_anchors_read(anchors_path, &anchors, err, sizeof(err))) < 0) {
+		fprintf(stderr, "kafka-gateway audit verify: %s\n", err);
+		return 2;
+	}
+	if (anchors_path && nanchors == 0) {
+		fprintf(stderr, "kafka-gateway audit verify: %s holds no audit_anchor lines\n",
+			anchors_path);
+		return 2;
+	}
 	struct kg_audit_verify_result r;
-	int v = kg_audit_verify((const char *const *)argv + i, (size_t)(argc - i),
-				keyfile ? key : NULL, keylen, live, &r);
+	int v = kg_audit_verify_anchored((const char *const *)argv + i, (size_t)(argc - i),
+					 keyfile ? key : NULL, keylen, live, anchors,
+					 (size_t)nanchors, anchors_path, &r);
+	free(anchors);
 	memset(key, 0, sizeof(key));
 	if (v == KG_AV_IO) {
 		fprintf(stderr, "kafka-gateway audit verify: %s: %s\n", r.file, r.msg);
@@ -80,8 +100,17 @@ static int verify(int argc, char **argv)
 	       (unsigned long long)r.seals, r.seals == 1 ? "" : "s",
 	       r.open_tail ? "; the last file is live (no seal yet)" : "",
 	       keyfile ? "; HMACs verified" : "", "");
+	if (anchors_path)
+		printf("anchors: %llu of %ld matched in the chain (%llu older than the files given)\n",
+		       (unsigned long long)r.anchors_matched, nanchors,
+		       (unsigned long long)r.anchors_before);
 	if (r.note[0])
 		printf("note: %s\n", r.note);
+	if (r.unclean)
+		printf("note: %llu unclean restart%s, first at %s:%llu: the run before left no seal "
+		       "(a crash, a kill, or records cut off the end while stopped: check with "
+		       "--anchors)\n", (unsigned long long)r.unclean, r.unclean == 1 ? "" : "s",
+		       r.unclean_file, (unsigned long long)r.unclean_line);
 	return 0;
 }
 

@@ -330,6 +330,10 @@ int kg_cli_user(int argc, char **argv)
 		}
 		OPENSSL_cleanse(cred, sizeof(cred));
 	}
+	if (kg_users_decoy_key_ensure(u) < 0) {
+		fprintf(stderr, "kafka-gateway user %s: no random bytes for the decoy key\n", cmd);
+		goto out;
+	}
 	if (kg_users_save(u, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kafka-gateway user %s: %s\n", cmd, err);
 		goto out;

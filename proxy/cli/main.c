@@ -3,6 +3,7 @@
 #include "acl/policy.h"
 #include "audit/audit.h"
 #include "auth/limiter.h"
+#include "loop/admit.h"
 #include "auth/sasl.h"
 #include "auth/tls.h"
 #include "auth/users.h"
@@ -176,8 +177,12 @@ static int topic_name(const uint8_t id[16], char *buf, size_t cap)
 static int cmd_run(struct kg_config *cfg)
 {
 	kg_log_set_level((enum kg_log_level)cfg->log_level);
-	kg_limiter_configure(cfg->auth.max_failures, cfg->auth.failure_window_ms,
-			     cfg->auth.block_ms);
+	if (!kg_limiter_configure(cfg->auth.max_failures, cfg->auth.failure_window_ms,
+				  cfg->auth.block_ms, cfg->auth.max_address_failures)) {
+		log_error("cannot seed the login limiter: no random bytes");
+		return 1;
+	}
+	kg_admit_configure(cfg);
 	struct kg_gateway gw = { .cfg = cfg };
 	kg_router_init(&gw.router, cfg);
 	gw.router.on_new_node = kg_workers_wake;

@@ -8,6 +8,7 @@
 
 #include "audit/audit-t.h"
 #include "auth/auth-t.h"
+#include "io/netrange.h"
 
 /* A host and port, e.g. one upstream bootstrap server. */
 struct kg_hostport {
@@ -21,6 +22,14 @@ struct kg_broker_addr {
 	uint16_t port;                 /* port the gateway binds for it */
 	char *advertised_host;         /* host clients are told (NULL: default) */
 	uint16_t advertised_port;      /* port clients are told */
+};
+
+/* limits.max_connections_per_address_overrides: one network's own cap
+ * (a NAT or a known busy client), for all and for unauthenticated
+ * connections alike. */
+struct kg_address_limit {
+	struct kg_net_range net;       /* the network */
+	uint32_t max;                  /* connections from one of its addresses */
 };
 
 /* Single-port mode: the TLS SNI name picks the broker (listen.sni). */
@@ -56,6 +65,8 @@ struct kg_config {
 	size_t nbootstrap;             /* count of bootstrap[] */
 	uint32_t connect_timeout_ms;   /* upstream TCP connect timeout */
 	uint32_t metadata_refresh_ms;  /* background broker list refresh */
+	uint32_t request_timeout_ms;   /* a broker's answer is due this long
+	                                  after the request's own wait */
 	struct kg_upstream_tls_cfg upstream_tls; /* upstream.tls */
 
 	/* limits */
@@ -65,6 +76,13 @@ struct kg_config {
 	uint32_t idle_timeout_ms;      /* close connections idle this long */
 	uint32_t max_inflight;         /* pipelined requests per connection */
 	uint32_t max_connections;      /* client connections per worker */
+	uint32_t max_connections_per_address; /* all workers; 0 = no limit */
+	struct kg_address_limit *address_limits; /* overrides by network,
+	                                  first match wins */
+	size_t naddress_limits;        /* count of address_limits[] */
+	uint32_t max_unauthenticated;  /* connections not yet authenticated,
+	                                  all workers: past it the oldest goes */
+	uint32_t max_unauthenticated_per_address; /* of those, per address */
 
 	/* acl: authorization */
 	char *acl_policy_file;         /* roles and rules (acl/policy.h) */

@@ -108,7 +108,7 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 static void load_upstream(struct vctx *v, struct kg_config *c, json_t *u)
 {
 	static const char *const keys[] = { "bootstrap_servers", "connect_timeout_ms",
-					    "metadata_refresh_ms", "tls", NULL };
+					    "metadata_refresh_ms", "request_timeout_ms", "tls", NULL };
 	const char *jp = "$.upstream";
 	kg_check_keys(v, u, jp, keys);
 	json_t *bs = json_object_get(u, "bootstrap_servers");
@@ -134,27 +134,11 @@ static void load_upstream(struct vctx *v, struct kg_config *c, json_t *u)
 						  600000, 5000, 0);
 	c->metadata_refresh_ms = (uint32_t)kg_get_int(v, u, "metadata_refresh_ms", jp, 1000,
 						   86400000, 30000, 0);
-}
-
-static void load_limits(struct vctx *v, struct kg_config *c, json_t *l)
-{
-	static const char *const keys[] = { "max_frame_bytes", "max_response_bytes",
-					    "buffer_bytes", "idle_timeout_ms",
-					    "max_inflight", "max_connections", NULL };
-	const char *jp = "$.limits";
-	if (l)
-		kg_check_keys(v, l, jp, keys);
-	c->max_frame_bytes = (uint32_t)kg_get_int(v, l, "max_frame_bytes", jp, 1024,
-					       1 << 30, 100 << 20, 0);
-	c->max_response_bytes = (uint32_t)kg_get_int(v, l, "max_response_bytes", jp, 1024,
-						  1 << 30, 256 << 20, 0);
-	c->buffer_bytes = (uint32_t)kg_get_int(v, l, "buffer_bytes", jp, 4096, 64 << 20,
-					    256 << 10, 0);
-	c->idle_timeout_ms = (uint32_t)kg_get_int(v, l, "idle_timeout_ms", jp, 1000,
-					       86400000, 600000, 0);
-	c->max_inflight = (uint32_t)kg_get_int(v, l, "max_inflight", jp, 1, 65536, 1024, 0);
-	c->max_connections = (uint32_t)kg_get_int(v, l, "max_connections", jp, 1, 1000000,
-					       10000, 0);
+	/* How long a broker may take past the wait a request asks for (a
+	 * Fetch's MaxWaitMs...) before the connection is given up: a hung
+	 * broker must not hold clients until their own timeouts. */
+	c->request_timeout_ms = (uint32_t)kg_get_int(v, u, "request_timeout_ms", jp, 100,
+						  3600000, 30000, 0);
 }
 
 /* acl: required, so that a gateway is never started without deciding who
@@ -202,7 +186,7 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 	json_t *u = kg_get_obj(&v, root, "upstream", "$", 1);
 	if (u)
 		load_upstream(&v, c, u);
-	load_limits(&v, c, kg_get_obj(&v, root, "limits", "$", 0));
+	kg_config_load_limits(&v, c, kg_get_obj(&v, root, "limits", "$", 0));
 	load_acl(&v, c, kg_get_obj(&v, root, "acl", "$", 1));
 	kg_config_load_audit(&v, c, root);
 	if (l && u)
@@ -248,6 +232,7 @@ void kg_config_free(struct kg_config *c)
 	free(c->bootstrap);
 	kg_config_free_tls(c);
 	kg_config_free_auth(c);
+	kg_config_free_limits(c);
 	free(c->acl_policy_file);
 	kg_config_free_audit(c);
 	free(c);

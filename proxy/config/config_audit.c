@@ -71,7 +71,8 @@ void kg_config_load_audit(struct vctx *v, struct kg_config *c, json_t *root)
 		"enabled", "sink", "path", "queue_size", "on_full", "fsync",
 		"fsync_interval_ms", "rotate_bytes", "rotate_interval_s",
 		"summary_interval_ms", "per_request", "denial_window_ms", "hmac_key_file",
-		"instance_id", "syslog_facility", "syslog_ident", "stop_timeout_ms", NULL
+		"instance_id", "syslog_facility", "syslog_ident", "stop_timeout_ms",
+		"anchor_file", "anchor_syslog", "anchor_interval_ms", NULL
 	};
 	static const char *const sinks[] = { "file", "stdout", "syslog", NULL };
 	static const char *const on_full[] = { "block", "drop", NULL };
@@ -127,6 +128,14 @@ void kg_config_load_audit(struct vctx *v, struct kg_config *c, json_t *root)
 			"must be one of auth, authpriv, daemon, user, local0 .. local7");
 	free(fac);
 	a->syslog_ident = kg_get_str(v, o, "syslog_ident", jp, "kafka-gateway-audit", 0);
+	/* Anchors: the chain head kept outside the log, so that cutting its
+	 * tail (seal included) while the gateway is stopped is seen. */
+	a->anchor_file = kg_get_str(v, o, "anchor_file", jp, NULL, 0);
+	if (a->anchor_file && a->path && strcmp(a->anchor_file, a->path) == 0)
+		kg_verr(v, "$.audit.anchor_file", "must not be the audit log itself");
+	a->anchor_syslog = get_bool(v, o, "anchor_syslog", false);
+	a->anchor_interval_ms = (uint32_t)kg_get_int(v, o, "anchor_interval_ms", jp, 100,
+						     86400000, 10000, 0);
 	a->stop_timeout_ms = (uint32_t)kg_get_int(v, o, "stop_timeout_ms", jp, 0, 3600000, 30000,
 						  0);
 }
@@ -140,6 +149,7 @@ void kg_config_free_audit(struct kg_config *c)
 	free(a->hmac_key_file);
 	free(a->instance_id);
 	free(a->syslog_ident);
+	free(a->anchor_file);
 	free(a);
 	c->audit = NULL;
 }

@@ -44,6 +44,11 @@ void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen)
 	struct kg_auth_cfg *a = &c->auth;
 	a->failure_delay_ms = 100;
 	a->max_preauth_frame_bytes = 512 * 1024;
+	a->max_failures = 10;
+	a->failure_window_ms = 60000;
+	a->block_ms = 60000;
+	a->max_address_failures = 100;
+	a->login_timeout_ms = 10000;
 	json_t *o = kg_get_obj(v, listen, "auth", "$.listen", 0);
 	if (!o) {
 		a->mode = c->tls.enabled && c->tls.client_auth == KG_CLIENT_AUTH_REQUIRED
@@ -53,7 +58,8 @@ void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen)
 	static const char *const keys[] = {
 		"mode", "mechanisms", "users_file", "allow_plain_without_tls",
 		"session_lifetime_ms", "failure_delay_ms", "max_preauth_frame_bytes",
-		"max_failures", "failure_window_ms", "block_ms", "scram_nonce", NULL
+		"max_failures", "failure_window_ms", "block_ms", "max_address_failures",
+		"scram_nonce", "login_timeout_ms", NULL
 	};
 	const char *jp = "$.listen.auth";
 	kg_check_keys(v, o, jp, keys);
@@ -79,12 +85,28 @@ void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen)
 						      INT32_MAX, 0, 0);
 	a->failure_delay_ms = (uint32_t)kg_get_int(v, o, "failure_delay_ms", jp, 0, 60000,
 						   100, 0);
+	/* From accept (TLS handshake included) to authenticated: a slow login
+	 * must not hold a connection slot (the idle timer restarts on every
+	 * byte, this does not). */
+	a->login_timeout_ms = (uint32_t)kg_get_int(v, o, "login_timeout_ms", jp, 100, 3600000,
+						   10000, 0);
+	if (a->login_timeout_ms <= a->failure_delay_ms)
+		kg_verr(v, "$.listen.auth.login_timeout_ms", "must be more than failure_delay_ms");
 	a->max_preauth_frame_bytes = (uint32_t)kg_get_int(v, o, "max_preauth_frame_bytes", jp,
 							  1024, 16 << 20, 512 * 1024, 0);
 	a->max_failures = (uint32_t)kg_get_int(v, o, "max_failures", jp, 0, 1000000, 10, 0);
 	a->failure_window_ms = (uint32_t)kg_get_int(v, o, "failure_window_ms", jp, 1000,
 						    86400000, 60000, 0);
 	a->block_ms = (uint32_t)kg_get_int(v, o, "block_ms", jp, 1000, 86400000, 60000, 0);
+	/* One address trying many names (spraying) is capped too, higher:
+	 * many honest users share an address behind a NAT or a pod network. */
+	uint64_t addr_default = (uint64_t)a->max_failures * 10;
+	a->max_address_failures = (uint32_t)kg_get_int(v, o, "max_address_failures", jp, 0,
+						       10000000, addr_default > 10000000
+						       ? 10000000 : (int64_t)addr_default, 0);
+	if (a->max_address_failures && a->max_address_failures < a->max_failures)
+		kg_verr(v, "$.listen.auth.max_address_failures",
+			"must be 0 or at least max_failures");
 	/* What a SCRAM client-final's nonce must be: "exact" (RFC 5802, as Kafka
 	 * 4.x checks) or "suffix" (ends with the server's nonce, as Kafka
 	 * 3.8.1-3.9 accepted: librdkafka before 2.6.1 needs it). */

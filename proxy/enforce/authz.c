@@ -49,7 +49,7 @@ int kg_authz_response(struct kg_authz_conn *z, struct kc_arena *a, int16_t api_k
 		      struct kc_obj *resp)
 {
 	/* Fixes first: they must not hide the merged denial entries. */
-	int rc = authz_resp_fix(z, api_key, post, resp);
+	int rc = authz_resp_fix(z, a, api_key, post, resp);
 	if (rc < 0)
 		return -1;
 	if (merge) {

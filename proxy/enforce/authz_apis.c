@@ -11,6 +11,7 @@
 #include "enforce/authz_apis.h"
 #include "acl/policy.h"
 #include "enforce/authz_core.h"
+#include "kafka/addr_configs.h"
 #include "kafka/codec.h"
 #include "kafka/constants.h"
 #include "kafka/errors.h"
@@ -288,6 +289,20 @@ static void add_partitions_to_txn(struct authz_ctx *x)
 			authz_set_errors(res->u.arr.v[i].u.obj, TOPIC_AUTHZ);
 }
 
+/* Whether an Alter/IncrementalAlterConfigs resource sets a config that
+ * holds broker addresses (kafka/addr_configs.h). */
+static bool alters_addresses(struct kc_obj *resource)
+{
+	struct kc_value *cs = kc_find(resource, KCN_Configs);
+	for (int32_t i = 0; cs && i < cs->u.arr.n; i++) {
+		struct kc_value *n = kc_find(cs->u.arr.v[i].u.obj, KCN_Name);
+		if (n && n->u.b.len > 0 &&
+		    kc_config_holds_addresses((const char *)n->u.b.p, (size_t)n->u.b.len))
+			return true;
+	}
+	return false;
+}
+
 /* Describe/Alter/IncrementalAlterConfigs: the resource type decides;
  * x->it.op is the operation. */
 static int16_t config_item(struct authz_ctx *x, struct kc_value *v)
@@ -303,7 +318,14 @@ static int16_t config_item(struct authz_ctx *x, struct kc_value *v)
 		return authz_check(x, KG_RES_TOPIC, p, n, x->it.op) ? 0 : TOPIC_AUTHZ;
 	case KC_CONFIG_GROUP:
 		return authz_check(x, KG_RES_GROUP, p, n, x->it.op) ? 0 : GROUP_AUTHZ;
-	default:   /* broker, broker logger, client metrics, unknown */
+	case KC_CONFIG_BROKER:
+		if (!authz_check(x, KG_RES_CLUSTER, NULL, 0, x->it.op))
+			return CLUSTER_AUTHZ;
+		/* The brokers' listeners decide where the gateway connects and
+		 * what it tells clients: not to be changed through it. */
+		return x->it.op == KG_OP_ALTER_CONFIGS && alters_addresses(v->u.obj)
+			       ? KERR_POLICY_VIOLATION : 0;
+	default:   /* broker logger, client metrics, unknown */
 		return authz_check(x, KG_RES_CLUSTER, NULL, 0, x->it.op) ? 0
 								: CLUSTER_AUTHZ;
 	}

@@ -237,12 +237,43 @@ static int describe_transactions(struct kg_authz_conn *z, struct kc_obj *resp)
 	return changed;
 }
 
-static int describe_topic_partitions(struct kg_authz_conn *z, uint8_t post,
+static bool name_describable(void *z, const char *name, size_t len)
+{
+	return authz_check_quiet(z, KG_RES_TOPIC, name, len, KG_OP_DESCRIBE);
+}
+
+/* The cursor of a paged all-topics answer must not name a topic the
+ * principal may not describe (walking it would list them all): it moves to
+ * the next topic it may describe, or goes (no more pages), as a 4.x broker
+ * with an authorizer pages through the authorized topics only. */
+static int cursor_fix(struct kg_authz_conn *z, struct kc_arena *a, struct kc_obj *resp)
+{
+	struct kc_value *cur = kc_at(resp, KCF_DescribeTopicPartitionsResponse_NextCursor);
+	struct kc_obj *c = cur ? cur->u.obj : NULL;
+	struct kc_value *name = kc_at(c, KCF_DescribeTopicPartitionsResponse_NextCursor_TopicName);
+	struct kc_value *part = kc_at(c, KCF_DescribeTopicPartitionsResponse_NextCursor_PartitionIndex);
+	const char *p;
+	size_t n;
+	if (!c || !part || !authz_str(name, &p, &n) ||
+	    authz_check_quiet(z, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE))
+		return 0;
+	char next[256];
+	int len = kg_topics_next_name(p, n, name_describable, z, next, sizeof(next));
+	if (len < 0 || kc_set_string(a, name, next, (size_t)len) < 0) {
+		cur->u.obj = NULL;     /* no describable topic after it: the end */
+		return 1;
+	}
+	part->u.i = 0;
+	return 1;
+}
+
+static int describe_topic_partitions(struct kg_authz_conn *z, struct kc_arena *a, uint8_t post,
 				     struct kc_obj *resp)
 {
 	learn_ids(resp, KCF_DescribeTopicPartitionsResponse_Topics);
 	int changed = (post & KG_POST_ALL_TOPICS)
-		? filter(z, resp, KCF_DescribeTopicPartitionsResponse_Topics, topic_describable)
+		? filter(z, resp, KCF_DescribeTopicPartitionsResponse_Topics, topic_describable) |
+		  cursor_fix(z, a, resp)
 		: 0;
 	struct kc_value *t = kc_at(resp, KCF_DescribeTopicPartitionsResponse_Topics);
 	for (int32_t i = 0; t && i < t->u.arr.n; i++)
@@ -252,7 +283,8 @@ static int describe_topic_partitions(struct kg_authz_conn *z, uint8_t post,
 	return changed;
 }
 
-int authz_resp_fix(struct kg_authz_conn *z, int16_t key, uint8_t post, struct kc_obj *resp)
+int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, uint8_t post,
+		   struct kc_obj *resp)
 {
 	switch (key) {
 	case KC_API_METADATA:
@@ -282,7 +314,7 @@ int authz_resp_fix(struct kg_authz_conn *z, int16_t key, uint8_t post, struct kc
 		return set_ops(z, resp, KCF_DescribeClusterResponse_ClusterAuthorizedOperations,
 			       KG_RES_CLUSTER, KCF_NONE);
 	case KC_API_DESCRIBE_TOPIC_PARTITIONS:
-		return describe_topic_partitions(z, post, resp);
+		return describe_topic_partitions(z, a, post, resp);
 	default:
 		return 0;
 	}

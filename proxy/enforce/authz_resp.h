@@ -8,6 +8,7 @@
 #include "enforce/authz-t.h"
 
 /* Applies the post fixes of an API's response. 1 changed, 0, -1. */
-int authz_resp_fix(struct kg_authz_conn *z, int16_t key, uint8_t post, struct kc_obj *resp);
+int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, uint8_t post,
+		   struct kc_obj *resp);
 
 #endif

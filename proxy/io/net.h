@@ -24,5 +24,7 @@ int kg_net_connect(const struct kg_addr *a);
 void kg_net_tune(int fd);
 /* "1.2.3.4:5" or "[::1]:5" into buf. */
 const char *kg_net_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+/* The address alone: "192.0.2.1", "2001:db8::1" (no port). */
+const char *kg_net_host_str(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

@@ -143,3 +143,9 @@ void kg_stream_close(struct kg_stream *s)
 		close(s->fd);
 	s->fd = -1;
 }
+
+void kg_stream_release_buffers(struct kg_stream *s)
+{
+	if (s->ssl && !SSL_has_pending(s->ssl) && !s->read_wants_write && !s->write_wants_read)
+		SSL_free_buffers(s->ssl);
+}

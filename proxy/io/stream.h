@@ -25,6 +25,9 @@ int kg_stream_pending(const struct kg_stream *s);
 int kg_stream_handshake(struct kg_stream *s);
 /* Short text for the last TLS error (e.g. "certificate verify failed"). */
 const char *kg_stream_error(const struct kg_stream *s);
+/* A quiet TLS stream gives back OpenSSL's record buffers (taken again on
+ * the next record); nothing happens while they hold data. */
+void kg_stream_release_buffers(struct kg_stream *s);
 /* Closes without losing what was last written (see stream.c). */
 void kg_stream_close(struct kg_stream *s);
 

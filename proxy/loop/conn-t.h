@@ -38,6 +38,9 @@ struct kg_inflight {
 	                                  of the request (authz.h), or NULL */
 	uint32_t merge_len;            /* length of merge */
 	uint8_t post;                  /* enum kg_authz_post bits */
+	ev_tstamp deadline;            /* the broker's answer is due (loop
+	                                  time, never before the previous
+	                                  entry's); 0 for local entries */
 };
 
 enum kg_conn_state {
@@ -63,9 +66,12 @@ struct kg_conn {
 
 	struct kg_stream cs, us;       /* client and upstream sides */
 	struct kg_tls_contexts *tls;   /* contexts held during the handshake */
-	char upstream_host[256];       /* broker host name, for upstream TLS */
+	char *upstream_host;           /* broker host name, for upstream TLS
+	                                  (malloc'd; NULL without it) */
 	ev_io c_rd, c_wr, u_rd, u_wr;  /* readiness watchers */
 	ev_timer timer;                /* connect timeout, then idle check */
+	ev_timer answer_timer;         /* the oldest request's deadline */
+	ev_tstamp last_deadline;       /* deadline of the newest request */
 	ev_tstamp last_active;         /* last byte in either direction */
 
 	struct kg_sbuf c_in;           /* requests received from the client */
@@ -87,6 +93,12 @@ struct kg_conn {
 	                                  (auth/authn-t.h) */
 	struct kg_authz_conn authz;    /* the policy view (enforce/authz-t.h) */
 	struct kg_audit_conn *audit;   /* audit context, NULL when off */
+
+	struct kg_conn *login_prev, *login_next; /* worker's list of
+	                                  connections logging in (login.c) */
+	bool logging_in;               /* on that list: not authenticated */
+	bool counted;                  /* counted by admit.c */
+	ev_tstamp accepted_at;         /* for listen.auth.login_timeout_ms */
 
 	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
 	uint64_t requests;             /* requests received */

@@ -26,6 +26,7 @@
 #include "auth/tls.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "enforce/apis.h"
 #include "enforce/authz.h"
 #include "io/net.h"
 #include "io/sbuf.h"
@@ -34,6 +35,7 @@
 #include "kafka/frame.h"
 #include "loop/exchange.h"
 #include "loop/inflight.h"
+#include "loop/login.h"
 #include "route/router.h"
 
 #include <errno.h>
@@ -73,11 +75,13 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 				      .bytes_from_broker = c->bytes_u2c, .requests = c->requests };
 	kg_audit_conn_close(c->audit, &how);
 	c->audit = NULL;
+	kg_login_leave(c);
 	ev_io_stop(w->loop, &c->c_rd);
 	ev_io_stop(w->loop, &c->c_wr);
 	ev_io_stop(w->loop, &c->u_rd);
 	ev_io_stop(w->loop, &c->u_wr);
 	ev_timer_stop(w->loop, &c->timer);
+	ev_timer_stop(w->loop, &c->answer_timer);
 	kg_stream_close(&c->cs);
 	kg_stream_close(&c->us);
 	kg_tls_release(c->tls);
@@ -86,6 +90,7 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	kg_sbuf_free(&c->u_in);
 	kg_obuf_free(&c->to_c);
 	kg_obuf_free(&c->to_u);
+	free(c->upstream_host);
 	kg_inflight_clear(c);
 	kg_authz_release(&c->authz);
 	free(c->q);
@@ -97,6 +102,7 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	w->closed++;
 	free(c);
 }
 
@@ -186,7 +192,9 @@ static int process(struct kg_conn *c, bool requests)
 			return 0;
 		size_t avail = b->len - b->ready;
 		if (avail < 4) {
-			if (kg_sbuf_reserve(b, 4) < 0)
+			/* Room for the rest of a size prefix; nothing received
+			 * takes no storage (kg_sbuf_recv takes it as bytes come). */
+			if (avail > 0 && kg_sbuf_reserve(b, 4) < 0)
 				goto nomem;
 			return 0;
 		}
@@ -252,6 +260,8 @@ static int conn_pump(struct kg_conn *c)
 	if (c->authn.connect_pending) {
 		/* Authenticated just now: only now is a broker contacted. */
 		c->authn.connect_pending = false;
+		c->authz.principal = c->authn.principal;   /* set by the login */
+		kg_login_end(c);
 		ev_timer_stop(c->w->loop, &c->timer);
 		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
 		ev_timer_start(c->w->loop, &c->timer);
@@ -274,7 +284,7 @@ static int conn_pump(struct kg_conn *c)
 static bool client_readable(const struct kg_conn *c)
 {
 	return !c->close_after_flush && c->authn.state != KG_AS_FAILED &&
-	       c->c_in.len < c->c_in.cap && c->qlen < c->w->gw->cfg->max_inflight;
+	       kg_sbuf_room(&c->c_in) > 0 && c->qlen < c->w->gw->cfg->max_inflight;
 }
 
 static void conn_update(struct kg_conn *c)
@@ -287,7 +297,7 @@ static void conn_update(struct kg_conn *c)
 	}
 	bool open = c->state == KG_CONN_OPEN;
 	bool c_more = client_readable(c);
-	bool u_more = open && c->u_in.len < c->u_in.cap;
+	bool u_more = open && kg_sbuf_room(&c->u_in) > 0;
 	bool to_c = !c->hold_output &&
 		    (kg_obuf_pending(&c->to_c) > 0 || c->u_in.ready > c->u_in.sent);
 	bool to_u = open && (kg_obuf_pending(&c->to_u) > 0 || c->c_in.ready > c->c_in.sent);
@@ -310,14 +320,14 @@ static int read_side(struct kg_conn *c, bool client)
 {
 	struct kg_sbuf *b = client ? &c->c_in : &c->u_in;
 	struct kg_stream *s = client ? &c->cs : &c->us;
-	if (client ? !client_readable(c) : c->u_in.len >= c->u_in.cap)
+	if (client ? !client_readable(c) : kg_sbuf_room(&c->u_in) == 0)
 		return conn_pump(c);
 	long n = kg_sbuf_recv(b, s);
 	/* TLS: drain what OpenSSL already holds while there is room; each
 	 * call then costs no system call. */
 	/* An EOF or error met here is seen again on the next wake-up, after
 	 * what was read has been processed. */
-	while (n > 0 && s->ssl && kg_stream_pending(s) && b->len < b->cap) {
+	while (n > 0 && s->ssl && kg_stream_pending(s) && kg_sbuf_room(b) > 0) {
 		long m = kg_sbuf_recv(b, s);
 		if (m <= 0)
 			break;
@@ -353,10 +363,8 @@ static int read_side(struct kg_conn *c, bool client)
 static int principal_from_cert(struct kg_conn *c)
 {
 	X509 *cert = SSL_get0_peer_certificate(c->cs.ssl);
-	if (!cert) {
-		snprintf(c->authn.principal, sizeof(c->authn.principal), "User:ANONYMOUS");
-		return 0;
-	}
+	if (!cert)
+		return kg_authn_set_principal(&c->authn, "ANONYMOUS");
 	static const int san_type[] = { 0, GEN_DNS, GEN_EMAIL, GEN_URI };
 	int from = c->w->gw->cfg->tls.principal_from;
 	char dn[1024], name[240];
@@ -375,7 +383,11 @@ static int principal_from_cert(struct kg_conn *c)
 			 kg_log_clean(dn, strnlen(dn, sizeof(dn)), clean, sizeof(clean)));
 		return -1;
 	}
-	snprintf(c->authn.principal, sizeof(c->authn.principal), "User:%s", name);
+	if (kg_authn_set_principal(&c->authn, name) < 0) {
+		log_warn("conn %llu %s: certificate name maps to a principal longer than %d bytes",
+			 (unsigned long long)c->id, c->peer, KG_AUTHN_PRINCIPAL_MAX);
+		return -1;
+	}
 	return 0;
 }
 
@@ -385,6 +397,7 @@ static int principal_from_cert(struct kg_conn *c)
 static void begin(struct kg_conn *c)
 {
 	const struct kg_config *cfg = c->w->gw->cfg;
+	c->authz.principal = c->authn.principal;
 	if (cfg->auth.mode != KG_AUTH_SASL)
 		kg_audit_principal(c->audit, c->authn.principal);
 	kg_audit_conn_open(c->audit);
@@ -392,11 +405,13 @@ static void begin(struct kg_conn *c)
 	if (cfg->auth.mode == KG_AUTH_SASL) {
 		c->authn.state = KG_AS_INITIAL;
 		c->state = KG_CONN_AUTHENTICATING;
-		ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
+		double left = cfg->auth.login_timeout_ms / 1000.0 - (ev_now(c->w->loop) - c->accepted_at);
+		ev_timer_set(&c->timer, left > 0.001 ? left : 0.001, 0.0);
 		ev_timer_start(c->w->loop, &c->timer);
 		conn_pump(c);
 		return;
 	}
+	kg_login_end(c);
 	ev_timer_set(&c->timer, cfg->connect_timeout_ms / 1000.0, 0.0);
 	ev_timer_start(c->w->loop, &c->timer);
 	c->state = KG_CONN_CONNECTING;
@@ -561,16 +576,71 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		kg_conn_close(c, "upstream connect timed out");
 		return;
 	}
+	if (c->state == KG_CONN_AUTHENTICATING) {
+		char why[96];
+		snprintf(why, sizeof(why), "not authenticated within %u ms (login_timeout_ms)",
+			 c->w->gw->cfg->auth.login_timeout_ms);
+		log_warn("conn %llu %s: %s", (unsigned long long)c->id, c->peer, why);
+		kg_conn_close(c, why);
+		return;
+	}
 	double quiet = ev_now(loop) - c->last_active;
 	if (quiet >= c->w->gw->cfg->idle_timeout_ms / 1000.0) {
 		kg_conn_close(c, "idle timeout");
 		return;
 	}
-	/* Quiet for a while: give back buffers grown for large frames. */
-	if (quiet >= 1.0) {
-		kg_sbuf_trim(&c->c_in);
-		kg_sbuf_trim(&c->u_in);
+}
+
+/* The oldest request still waiting for the broker is due: a broker that
+ * accepts and never answers (hung, paused, half-dead) is given up, so the
+ * client fails over now instead of at its own timeout. */
+static void on_answer_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	struct kg_conn *c = t->data;
+	const struct kg_inflight *due = NULL;
+	for (uint32_t i = 0; i < c->qlen && !due; i++)
+		if (c->q[(c->qhead + i) % c->qcap].deadline > 0)
+			due = &c->q[(c->qhead + i) % c->qcap];
+	if (!due)
+		return;
+	ev_tstamp left = due->deadline - ev_now(loop);
+	if (left > 0.001) {
+		/* Fired for a request answered since: move on to the next. */
+		ev_timer_set(t, left, 0.0);
+		ev_timer_start(loop, t);
+		return;
 	}
+	char why[160];
+	snprintf(why, sizeof(why), "broker did not answer %s v%d (correlation id %d) in time "
+		 "(upstream.request_timeout_ms %u plus the request's own wait)",
+		 kg_api_name(due->api_key), due->version, due->corr,
+		 c->w->gw->cfg->request_timeout_ms);
+	log_warn("conn %llu %s node %d: %s", (unsigned long long)c->id, c->peer, c->node_id, why);
+	kg_conn_close(c, why);
+}
+
+size_t kg_conn_release_idle(struct kg_conn *c)
+{
+	if (c->state == KG_CONN_CLOSED)
+		return 0;
+	size_t n = kg_sbuf_trim(&c->c_in) + kg_sbuf_trim(&c->u_in) + kg_obuf_trim(&c->to_c) +
+		   kg_obuf_trim(&c->to_u);
+	if (c->state != KG_CONN_HANDSHAKE) {
+		kg_stream_release_buffers(&c->cs);
+		kg_stream_release_buffers(&c->us);
+	}
+	/* Called from the worker's sweep, never inside a frame: the arena
+	 * holds nothing live. */
+	n += c->arena.total;
+	kc_arena_free(&c->arena);
+	if (c->qlen == 0 && c->q) {
+		n += c->qcap * sizeof(*c->q);
+		free(c->q);
+		c->q = NULL;
+		c->qcap = c->qhead = 0;
+	}
+	return n;
 }
 
 /* Connects to the broker this connection stands for, or to the next
@@ -579,12 +649,14 @@ static int start_connect(struct kg_conn *c)
 {
 	struct kg_router *r = &c->w->gw->router;
 	struct kg_addr addr;
+	char host[256];
+	/* The host name is kept only for upstream TLS (SNI, verification). */
+	char *want = c->w->gw->cfg->upstream_tls.enabled ? host : NULL;
 	int fd;
 	for (;;) {
 		int rc = c->node_id < 0
-			? kg_router_bootstrap(r, c->attempt, &addr, c->upstream_host)
-			: (c->attempt == 0 ? kg_router_upstream(r, c->node_id, &addr,
-								 c->upstream_host) : -1);
+			? kg_router_bootstrap(r, c->attempt, &addr, want)
+			: (c->attempt == 0 ? kg_router_upstream(r, c->node_id, &addr, want) : -1);
 		if (rc < 0) {
 			kg_conn_close(c, c->node_id < 0 ? "no bootstrap server reachable"
 							: "broker unknown or unreachable");
@@ -594,6 +666,15 @@ static int start_connect(struct kg_conn *c)
 		if (fd >= 0)
 			break;
 		c->attempt++;
+	}
+	if (want) {
+		free(c->upstream_host);
+		c->upstream_host = strdup(host);
+		if (!c->upstream_host) {
+			close(fd);
+			kg_conn_close(c, "out of memory");
+			return -1;
+		}
 	}
 	c->us = (struct kg_stream){ .fd = fd };
 	ev_io_init(&c->u_rd, on_upstream_read, fd, EV_READ);
@@ -626,16 +707,18 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 {
 	const struct kg_config *cfg = w->gw->cfg;
 	struct kg_conn *c = calloc(1, sizeof(*c));
-	if (!c || kg_sbuf_init(&c->c_in, cfg->buffer_bytes) < 0 ||
-	    kg_sbuf_init(&c->u_in, cfg->buffer_bytes) < 0) {
+	if (!c) {
 		log_error("out of memory accepting a connection");
-		if (c) {
-			kg_sbuf_free(&c->c_in);
-			free(c);
-		}
 		close(fd);
 		return;
 	}
+	if (!kg_login_admit(w, peer)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	kg_sbuf_init(&c->c_in, cfg->buffer_bytes);
+	kg_sbuf_init(&c->u_in, cfg->buffer_bytes);
 	kg_net_tune(fd);
 	c->w = w;
 	c->id = w->next_conn_id;
@@ -648,12 +731,13 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 							     : sizeof(struct sockaddr_in));
 	kc_arena_init(&c->arena);
-	c->last_active = ev_now(w->loop);
+	c->last_active = c->accepted_at = ev_now(w->loop);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	struct kg_conn *oldest = kg_login_begin(c);
 	struct kg_audit_conn_info ai = { .id = c->id, .broker = node_id, .sni = sni,
 					 .tls = cfg->tls.enabled,
 					 .peer = (const struct sockaddr *)&c->peer_sa };
@@ -664,6 +748,7 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		.answer = { kg_inflight_queue_local, c }, .api_versions = kg_exchange_api_versions,
 		.arena = &c->arena, .state = KG_AS_NONE,
 	};
+	kg_authn_init(&c->authn);
 	c->authz = (struct kg_authz_conn){ .principal = c->authn.principal,
 					   .peer = (const struct sockaddr *)&c->peer_sa,
 					   .audit = c->audit };
@@ -673,9 +758,14 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	c->c_rd.data = c->c_wr.data = c;
 	ev_init(&c->timer, on_timer);
 	c->timer.data = c;
+	ev_init(&c->answer_timer, on_answer_timer);
+	c->answer_timer.data = c;
 	log_debug("conn %llu from %s on node %d", (unsigned long long)c->id, c->peer, node_id);
 
-	if (cfg->auth.mode == KG_AUTH_SASL && kg_limiter_blocked(peer)) {
+	if (oldest)
+		kg_conn_close(oldest, "too many connections logging in: the oldest is dropped "
+				      "(limits.max_unauthenticated_connections)");
+	if (cfg->auth.mode == KG_AUTH_SASL && kg_limiter_address_blocked(peer)) {
 		kg_conn_close(c, "address blocked after repeated authentication failures");
 		return;
 	}
@@ -694,6 +784,9 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		handshake_step(c);
 		return;
 	}
-	snprintf(c->authn.principal, sizeof(c->authn.principal), "User:ANONYMOUS");
+	if (kg_authn_set_principal(&c->authn, "ANONYMOUS") < 0) {
+		kg_conn_close(c, "out of memory");
+		return;
+	}
 	begin(c);
 }

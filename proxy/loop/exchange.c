@@ -22,6 +22,7 @@
 #include "enforce/authz.h"
 #include "enforce/versions.h"
 #include "io/sbuf.h"
+#include "kafka/waits.h"
 #include "kafka/codec.h"
 #include "kafka/frame.h"
 #include "loop/inflight.h"
@@ -207,8 +208,9 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		struct kc_value *acks = kc_at(req, KCF_ProduceRequest_Acks);
 		expects_response = !(acks && acks->u.i == 0);
 	}
+	uint32_t due_ms = c->w->gw->cfg->request_timeout_ms + kc_request_wait_ms(key, ver, req);
 	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
-				 .post = ao.post };
+				 .post = ao.post, .deadline = ev_now(c->w->loop) + due_ms / 1000.0 };
 	if (expects_response && ao.merge &&
 	    encode_body(ao.merge, key, ver, &e.merge, &e.merge_len) < 0) {
 		*reason = "out of memory";

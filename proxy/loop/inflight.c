@@ -1,6 +1,7 @@
 /* inflight.c - a connection's in-flight ring (see inflight.h). */
 #include "loop/inflight.h"
 #include "io/sbuf.h"
+#include "loop/worker-t.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,23 @@ int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
 		c->qcap = cap;
 		c->qhead = 0;
 	}
-	c->q[(c->qhead + c->qlen) % c->qcap] = *e;
+	struct kg_inflight *slot = &c->q[(c->qhead + c->qlen) % c->qcap];
+	*slot = *e;
 	c->qlen++;
+	if (slot->deadline > 0) {
+		/* Brokers answer in order: a request is not late before the
+		 * one ahead of it is. The timer is armed lazily (conn.c moves
+		 * it on when it fires early), so a busy connection costs no
+		 * timer operation per request. */
+		if (slot->deadline < c->last_deadline)
+			slot->deadline = c->last_deadline;
+		c->last_deadline = slot->deadline;
+		if (!ev_is_active(&c->answer_timer)) {
+			struct ev_loop *loop = c->w->loop;
+			ev_timer_set(&c->answer_timer, slot->deadline - ev_now(loop), 0.0);
+			ev_timer_start(loop, &c->answer_timer);
+		}
+	}
 	return 0;
 }
 

@@ -39,6 +39,19 @@ struct kg_worker {
 	struct kg_conn *conns;         /* live connections (list head) */
 	size_t nconns;                 /* count of conns */
 	uint64_t next_conn_id;         /* ids: idx + k * nworkers */
+	struct kg_conn *login_head;    /* connections logging in, oldest */
+	struct kg_conn *login_tail;    /* ... newest */
+	size_t nlogin;                 /* count of that list */
+	uint64_t refused;              /* refused at accept since last logged */
+	ev_tstamp refused_logged_at;   /* when that was */
+	ev_timer sweep;                /* once a second: quiet connections give
+	                                  their memory back */
+	size_t released;               /* bytes given back since the last
+	                                  malloc_trim */
+	size_t closed;                 /* connections closed since then */
+	size_t accepted;               /* and accepted */
+	size_t churn_seen;             /* closed + accepted at the last sweep */
+	size_t released_seen;          /* released at the last sweep */
 };
 
 /* Process-wide state. */

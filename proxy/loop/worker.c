@@ -14,6 +14,7 @@
 #include "route/router.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,6 +42,7 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			close(fd);
 			continue;
 		}
+		w->accepted++;
 		kg_conn_accept(w, fd, l->node_id, l->sni, (struct sockaddr *)&ss);
 	}
 }
@@ -104,6 +106,35 @@ static void listeners_sync(struct kg_worker *w)
 	w->listen_generation = gen;
 }
 
+/* Memory after a storm: the connections of a storm are gone, and so is
+ * their memory, but the C library keeps freed pages mapped. Past these
+ * amounts the worker asks it to give them back to the system. */
+#define TRIM_BYTES ((size_t)8 << 20)
+#define TRIM_CLOSED 512               /* closes and accepts */
+#define QUIET_SECONDS 1.0
+
+static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	struct kg_worker *w = t->data;
+	ev_tstamp now = ev_now(loop);
+	for (struct kg_conn *c = w->conns; c; c = c->next)
+		if (now - c->last_active >= QUIET_SECONDS)
+			w->released += kg_conn_release_idle(c);
+	/* A burst of handshakes leaves holes between the connections that
+	 * stay (the handshakes' own buffers): counted like closes. Trimmed
+	 * during a long burst, and once more when it is over. */
+	size_t churn = w->closed + w->accepted;
+	bool burst_over = churn > 0 && churn == w->churn_seen && w->released == w->released_seen;
+	if (w->released >= TRIM_BYTES || churn >= TRIM_CLOSED ||
+	    (burst_over && (w->released >= TRIM_BYTES / 8 || churn >= TRIM_CLOSED / 8))) {
+		malloc_trim(0);
+		w->released = w->closed = w->accepted = 0;
+	}
+	w->churn_seen = w->closed + w->accepted;
+	w->released_seen = w->released;
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
 	(void)revents;
@@ -142,6 +173,9 @@ int kg_workers_init(struct kg_gateway *gw, int n)
 		ev_async_init(&w->wake, on_wake);
 		w->wake.data = w;
 		ev_async_start(w->loop, &w->wake);
+		ev_timer_init(&w->sweep, on_sweep, QUIET_SECONDS, QUIET_SECONDS);
+		w->sweep.data = w;
+		ev_timer_start(w->loop, &w->sweep);
 		if (listener_open(w, -1, false, gw->cfg->bootstrap_port) < 0)
 			return -1;
 		if (gw->cfg->sni.enabled &&

@@ -6,12 +6,17 @@
  *   FindCoordinator    v0-3 top-level NodeId/Host/Port, v4+ Coordinators[]
  *   Produce v10+, Fetch v16+   tagged NodeEndpoints[]   (KIP-951)
  *   ShareFetch, ShareAcknowledge  NodeEndpoints[]
+ * and DescribeConfigs of BROKER resources, whose listener, controller and
+ * ZooKeeper settings (or any value naming an upstream host) are answered
+ * as sensitive: value null, as a broker answers for a password.
  * A node the gateway cannot give an address is removed (or its coordinator
  * answer turned into COORDINATOR_NOT_AVAILABLE): a real broker address
  * must never reach a client.
  */
 #include "route/rewrite.h"
+#include "kafka/addr_configs.h"
 #include "kafka/codec.h"
+#include "kafka/constants.h"
 #include "kafka/errors.h"
 #include "config/config.h"
 #include "base/log.h"
@@ -59,6 +64,7 @@ bool kg_rewrite_needed(int16_t api_key, int16_t version)
 	case KC_API_DESCRIBE_CLUSTER:
 	case KC_API_SHARE_FETCH:
 	case KC_API_SHARE_ACKNOWLEDGE:
+	case KC_API_DESCRIBE_CONFIGS:
 		return true;
 	case KC_API_PRODUCE:
 		return version >= 10;
@@ -155,6 +161,56 @@ static void coordinator_rewrite(struct kg_router *r, struct kc_arena *a,
 		coordinator_unavailable(a, o, cf);
 }
 
+/* A broker config entry whose value holds addresses: null and sensitive,
+ * its synonyms' values null too. Returns 1 when something was hidden. */
+static int config_hide(struct kg_router *r, struct kc_obj *cfg)
+{
+	struct kc_value *name = kc_at(cfg, KCF_DescribeConfigsResponse_Results_Configs_Name);
+	struct kc_value *val = kc_at(cfg, KCF_DescribeConfigsResponse_Results_Configs_Value);
+	if (!name || !val)
+		return 0;
+	bool by_name = name->u.b.len > 0 &&
+		       kc_config_holds_addresses((const char *)name->u.b.p, (size_t)name->u.b.len);
+	bool by_value = val->u.b.len > 0 &&
+			kg_router_mentions_upstream(r, (const char *)val->u.b.p, (size_t)val->u.b.len);
+	struct kc_value *syn = kc_at(cfg, KCF_DescribeConfigsResponse_Results_Configs_Synonyms);
+	for (int32_t i = 0; syn && !by_name && !by_value && i < syn->u.arr.n; i++) {
+		struct kc_value *sv = kc_at(syn->u.arr.v[i].u.obj,
+					    KCF_DescribeConfigsResponse_Results_Configs_Synonyms_Value);
+		by_value = sv && sv->u.b.len > 0 &&
+			   kg_router_mentions_upstream(r, (const char *)sv->u.b.p, (size_t)sv->u.b.len);
+	}
+	if (!by_name && !by_value)
+		return 0;
+	val->u.b.len = -1;
+	struct kc_value *sens = kc_at(cfg, KCF_DescribeConfigsResponse_Results_Configs_IsSensitive);
+	if (sens)
+		sens->u.i = 1;
+	for (int32_t i = 0; syn && i < syn->u.arr.n; i++) {
+		struct kc_value *sv = kc_at(syn->u.arr.v[i].u.obj,
+					    KCF_DescribeConfigsResponse_Results_Configs_Synonyms_Value);
+		if (sv)
+			sv->u.b.len = -1;
+	}
+	return 1;
+}
+
+static int configs_hide(struct kg_router *r, struct kc_obj *resp)
+{
+	struct kc_value *res = kc_at(resp, KCF_DescribeConfigsResponse_Results);
+	int changed = 0;
+	for (int32_t i = 0; res && i < res->u.arr.n; i++) {
+		struct kc_obj *o = res->u.arr.v[i].u.obj;
+		struct kc_value *type = kc_at(o, KCF_DescribeConfigsResponse_Results_ResourceType);
+		struct kc_value *cs = kc_at(o, KCF_DescribeConfigsResponse_Results_Configs);
+		if (!type || type->u.i != KC_CONFIG_BROKER || !cs)
+			continue;
+		for (int32_t k = 0; k < cs->u.arr.n; k++)
+			changed |= config_hide(r, cs->u.arr.v[k].u.obj);
+	}
+	return changed;
+}
+
 int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
 			struct kc_obj *resp, struct kc_arena *a, bool sni)
 {
@@ -198,6 +254,8 @@ int kg_rewrite_response(struct kg_router *r, int16_t api_key, int16_t version,
 		return endpoints_rewrite(r, a,
 					 kc_at(resp, KCF_ShareAcknowledgeResponse_NodeEndpoints),
 					 &share_ack_nodes, true, sni);
+	case KC_API_DESCRIBE_CONFIGS:
+		return configs_hide(r, resp);
 	default:
 		return 0;
 	}

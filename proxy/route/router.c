@@ -97,6 +97,20 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 	return added;
 }
 
+bool kg_router_mentions_upstream(struct kg_router *r, const char *s, size_t len)
+{
+	bool found = false;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->nnodes && !found; i++)
+		found = r->nodes[i].host[0] && memmem(s, len, r->nodes[i].host,
+						      strlen(r->nodes[i].host)) != NULL;
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < r->cfg->nbootstrap && !found; i++)
+		found = memmem(s, len, r->cfg->bootstrap[i].host,
+			       strlen(r->cfg->bootstrap[i].host)) != NULL;
+	return found;
+}
+
 int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out,
 		       char *host)
 {

@@ -15,6 +15,9 @@ int kg_router_learn(struct kg_router *r, int32_t node_id, const char *host,
 		    size_t hostlen, int32_t port);
 /* Upstream address of node_id, and its host name when host is not NULL
  * (256 bytes; for TLS verification). -1 if unknown or unresolved. */
+/* Whether s[0..len) names an upstream host (a broker's or a bootstrap
+ * server's), anywhere in it. */
+bool kg_router_mentions_upstream(struct kg_router *r, const char *s, size_t len);
 int kg_router_upstream(struct kg_router *r, int32_t node_id, struct kg_addr *out,
 		       char *host);
 /* Upstream address for a bootstrap connection, round robin; attempt counts

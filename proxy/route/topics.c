@@ -106,3 +106,32 @@ void kg_topics_clear(void)
 	cap = used = 0;
 	pthread_rwlock_unlock(&topics_lock);
 }
+
+int kg_topics_next_name(const char *after, size_t alen, kg_topics_keep_fn keep, void *ctx,
+			char *out, size_t outcap)
+{
+	int best = -1;
+	pthread_rwlock_rdlock(&topics_lock);
+	for (size_t i = 0; i < cap; i++) {
+		const struct topic_slot *t = &slots[i];
+		if (id_zero(t->id) || t->len >= outcap)
+			continue;
+		/* after < name, in byte order (Kafka's order for these names) */
+		size_t m = alen < t->len ? alen : t->len;
+		int c = memcmp(t->name, after, m);
+		if (c < 0 || (c == 0 && t->len <= alen))
+			continue;
+		if (best >= 0) {
+			size_t bm = (size_t)best < t->len ? (size_t)best : t->len;
+			int bc = memcmp(t->name, out, bm);
+			if (bc > 0 || (bc == 0 && t->len >= (size_t)best))
+				continue;
+		}
+		if (!keep(ctx, t->name, t->len))
+			continue;
+		memcpy(out, t->name, (size_t)t->len + 1);
+		best = t->len;
+	}
+	pthread_rwlock_unlock(&topics_lock);
+	return best;
+}

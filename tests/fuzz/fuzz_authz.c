@@ -70,8 +70,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	id[0] = 2;
 	kg_topics_learn(id, "zzz", 3);
 	kc_arena_init(&conn.arena);
-	strcpy(conn.authn.principal, "User:alice");
-	conn.authz.principal = conn.authn.principal;
+	static char principal[] = "User:alice";
+	conn.authn.principal = principal;
+	conn.authz.principal = principal;
 	conn.authz.peer = (const struct sockaddr *)&conn.peer_sa;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&conn.peer_sa;
 	sin->sin_family = AF_INET;

@@ -251,7 +251,7 @@ def build(cls, d: dict, version=None):
     return cls(version=version, **vals) if version is not None else cls(**vals)
 
 
-class Raw:
+class Raw(kg.RawConn):
     """One authenticated connection (SCRAM-SHA-512) speaking raw Kafka requests."""
 
     def __init__(self, host, port, user, password, timeout=10.0, mechanism=MECH):
@@ -270,22 +270,6 @@ class Raw:
         self.s.sendall(kg.sasl_authenticate_request(self._next(), sc.final(r.auth_bytes)))
         r = kg.parse_sasl_authenticate_response(kg.recv_frame(self.s))
         assert r.error == 0 and sc.verify(r.auth_bytes), f"SCRAM login of {user}: {r.error} {r.message}"
-
-    def _next(self):
-        self.corr += 1
-        return self.corr
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
     def version(self, api: str, want: int | None = None) -> int:
         req, _ = _proto_classes(api)

@@ -570,6 +570,29 @@ def api_versions_request(corr: int, version: int = 0) -> bytes:
     return frame(request_header(18, version, corr))
 
 
+class RawConn:
+    """Base of the tests' raw Kafka connections: a socket `s`, correlation ids, and
+    context-manager closing."""
+    s: socket.socket
+    corr: int = 0
+
+    def _next(self) -> int:
+        self.corr += 1
+        return self.corr
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
 def recv_exact(sock: socket.socket, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:

@@ -435,6 +435,31 @@ def _leader_raw(tenv, user, topic, partition=0):
     return _gw_raw(tenv, user, tenv["gw"].advertised[leader][1])
 
 
+def test_describe_topic_partitions_cursor_walk(tenv):
+    """Paging through all topics one partition at a time (DescribeTopicPartitions with
+    ResponsePartitionLimit 1, Kafka 3.7+): neither the answers nor their cursors ever name a
+    topic the tenant may not describe (the cursor used to list every topic of the cluster),
+    and the walk still reaches the tenant's own topics."""
+    with _gw_raw(tenv, UA) as r:
+        if 75 not in r.apis:
+            pytest.skip("DescribeTopicPartitions needs Kafka 3.7+")
+        seen, cursors, cursor = set(), [], None
+        for _ in range(200):
+            resp = r.request("DescribeTopicPartitions", topics=[], response_partition_limit=1,
+                             cursor=cursor)
+            seen |= {t.name for t in resp.topics}
+            nc = resp.next_cursor
+            if nc is None:
+                break
+            cursors.append(nc.topic_name)
+            cursor = {"topic_name": nc.topic_name, "partition_index": nc.partition_index}
+        else:
+            raise AssertionError(f"the walk did not end: cursors {cursors[-5:]}")
+    foreign = sorted(n for n in seen | set(cursors) if not n.startswith("tenant-a."))
+    assert not foreign, f"the walk named topics of others: {foreign}"
+    assert {A + "data", A + "hostonly"} <= seen, sorted(seen)
+
+
 def test_acks0_produce_to_denied_topic_closes(tenv):
     with _leader_raw(tenv, UA, A + "data") as r:  # allowed acks=0: the connection stays usable
         r.send("Produce", transactional_id=None, acks=0, timeout_ms=5000,

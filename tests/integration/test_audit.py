@@ -104,10 +104,12 @@ def verify_chain_independently(paths, key: bytes | None = None) -> int:
     return n
 
 
-def audit_verify(gateway_bin, *files, key_file=None, live=False, check=None):
+def audit_verify(gateway_bin, *files, key_file=None, live=False, check=None, anchors=None):
     cmd = [str(gateway_bin), "audit", "verify"]
     if key_file:
         cmd += ["--hmac-key-file", str(key_file)]
+    if anchors:
+        cmd += ["--anchors", str(anchors)]
     if live:
         cmd.append("--live")
     cp = subprocess.run(cmd + [str(f) for f in files], capture_output=True, timeout=60)
@@ -567,6 +569,48 @@ def test_stop_seal_and_tampering(gateway_factory, gateway_bin, workdir, audit_gw
     rc, out = audit_verify(gateway_bin, t, key_file=key, check=1)
     assert f"{t}:1: edited:" in out, out
 
+
+
+def test_cut_tail_while_stopped_is_detected(gateway_factory, gateway_bin, workdir):
+    """Records cut off the end of the log, seal included, while the gateway is stopped, then a
+    restart: the chain alone still verifies (every record links), but the anchors kept outside
+    the log (audit.anchor_file) name records that are gone. The next start says so in its
+    gateway_start record, and `audit verify --anchors` fails."""
+    d = workdir / "anchored"
+    anchors = d / "anchors" / "audit.anchors"
+    anchors.parent.mkdir(parents=True, exist_ok=True)
+    audit = {"path": str(d / "audit.log"), "anchor_file": str(anchors), "anchor_interval_ms": 200}
+    gw, log, key = start_audit_gateway(gateway_factory, d, "gw-audit-anchor", audit)
+    for i in range(6):
+        s = socket.create_connection((kg.HOST, gw.bootstrap_port), timeout=10)
+        s.sendall(kg.api_versions_request(i + 1, 0))
+        kg.recv_frame(s)
+        s.close()
+        time.sleep(0.1)
+    stop_gateway(gateway_factory, gw)
+    lines = log.path.read_text().splitlines(keepends=True)
+    n = len(lines)
+    assert json.loads(lines[-1])["type"] == "seal"
+    rc, out = audit_verify(gateway_bin, log.path, key_file=key, anchors=anchors, check=0)
+    assert "anchors:" in out and " 0 of " not in out, out
+    # the attacker: cut the last 4 records, seal included, at a line boundary
+    log.path.write_text("".join(lines[:-4]))
+    gw, log, key = start_audit_gateway(gateway_factory, d, "gw-audit-anchor", audit)
+    stop_gateway(gateway_factory, gw)
+    starts = log.find(type="gateway_start")
+    assert starts[-1]["previous_run"] == "unclean"
+    assert starts[-1]["audit_tail"]["result"] in ("missing", "replaced"), starts[-1]
+    assert "cut off" in starts[-1]["audit_tail"]["detail"] or \
+        "replaced" in starts[-1]["audit_tail"]["detail"], starts[-1]
+    assert "audit: " in gw.log_path.read_text() and "missing" in gw.log_path.read_text()
+    # without anchors the chain is intact, and verify points at the unclean restart
+    rc, out = audit_verify(gateway_bin, log.path, key_file=key, check=0)
+    assert "unclean restart" in out, out
+    # with them: tampered, at the record that replaced an anchored one or at the end
+    rc, out = audit_verify(gateway_bin, log.path, key_file=key, anchors=anchors, check=1)
+    assert re.search(r": (edited|truncated): ", out), out
+    assert "anchor" in out, out
+    assert len(log.lines()) >= n - 4
 
 # ---------------------------------------------------------------------------------------------
 # 7. authorization (needs the gateway's ACL enforcement)

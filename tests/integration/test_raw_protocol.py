@@ -205,3 +205,40 @@ def test_librdkafka_216_all_topics_metadata_with_trailing_bytes(small_gw, kafka_
     (corr,) = struct.unpack(">i", resp[:4])
     assert corr == 3
     assert set(_addresses_in(resp)) == {small_gw.advertised[n] for n in (1, 2, 3)}
+
+
+def test_broker_configs_hide_addresses_and_listeners_stay(gateway, kafka):
+    """DescribeConfigs of a broker through the gateway answers its listener, controller and
+    ZooKeeper settings as sensitive (value null), as a broker does for a password: clients
+    never learn a broker's real address. Changing them through the gateway is refused with
+    POLICY_VIOLATION (where the gateway connects follows them); other broker configs pass."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+    def describe(bootstrap):
+        a = AdminClient({"bootstrap.servers": bootstrap})
+        res = ConfigResource(ConfigResource.Type.BROKER, "1")
+        return a.describe_configs([res])[res].result(timeout=30)
+
+    direct, via = describe(kg.DIRECT_BOOTSTRAP), describe(gateway.bootstrap)
+    assert "127.0.0.1:29092" in (direct["listeners"].value or ""), direct["listeners"]
+    for name in ("listeners", "advertised.listeners", "controller.quorum.voters",
+                 "zookeeper.connect"):
+        if name in direct and direct[name].value:
+            assert via[name].value is None and via[name].is_sensitive, (name, via[name])
+    for name, e in via.items():
+        assert "2909" not in (e.value or ""), f"{name} = {e.value} names a broker port"
+    # everything else is as the broker said
+    assert via["log.dirs"].value == direct["log.dirs"].value
+    assert via["num.network.threads"].value == direct["num.network.threads"].value
+
+    a = AdminClient({"bootstrap.servers": gateway.bootstrap})
+    res = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("advertised.listeners", "PLAINTEXT://evil.example:9092",
+                    incremental_operation=AlterConfigOpType.SET)])
+    with pytest.raises(KafkaException) as e:
+        a.incremental_alter_configs([res], validate_only=True)[res].result(timeout=30)
+    assert "POLICY_VIOLATION" in str(e.value) or "olicy" in str(e.value), str(e.value)
+    ok = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("log.cleaner.threads", "1", incremental_operation=AlterConfigOpType.SET)])
+    a.incremental_alter_configs([ok], validate_only=True)[ok].result(timeout=30)

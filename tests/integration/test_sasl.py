@@ -18,9 +18,7 @@ import os
 import random
 import re
 import signal
-import socket
 import ssl
-import stat
 import struct
 import subprocess
 import threading
@@ -30,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import kg
+from sasl_util import SaslGateway as _SaslGateway, make_users_file
 
 N = 2000
 USERS = {"alice": "alice-Secret-1", "bob": "b0b-pw=,;x", "svc=etl,1": "etl-pw"}
@@ -50,15 +49,6 @@ def certs(gateway_bin) -> Path:
     return kg.ensure_certs()
 
 
-def make_users_file(binary: Path, path: Path, users: dict) -> Path:
-    for name, pw in users.items():
-        kg.users_cmd(binary, path, "add", name, password=pw)
-    os.chmod(path, 0o600)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    assert mode == 0o600, f"users file {path} has mode {oct(mode)}"
-    return path
-
-
 @pytest.fixture(scope="module")
 def users_file(gateway_bin, tmp_path_factory) -> Path:
     if gateway_bin is None:
@@ -70,197 +60,9 @@ def users_file(gateway_bin, tmp_path_factory) -> Path:
     return p
 
 
-class SaslGateway:
+class SaslGateway(_SaslGateway):
     def __init__(self, gw: kg.Gateway, certs: Path | None):
-        self.gw, self.certs = gw, certs
-        self.port = gw.bootstrap_port
-        self.auth = gw.config["listen"]["auth"]
-        self.metadata_version = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"localhost:{self.port}"
-
-    @property
-    def tls(self) -> bool:
-        return self.certs is not None
-
-    def broker_addresses(self) -> set:
-        return {f"localhost:{p}" for _, p in self.gw.advertised.values()}
-
-    def rdkafka(self, mech="SCRAM-SHA-512", user=ALICE, password=ALICE_PW, **extra) -> dict:
-        c = {"security.protocol": "sasl_ssl" if self.tls else "sasl_plaintext",
-             "sasl.mechanisms": mech, "sasl.username": user, "sasl.password": password}
-        if self.tls:
-            c.update({"ssl.ca.location": str(self.certs / "ca.pem"),
-                      "ssl.endpoint.identification.algorithm": "https"})
-        c.update(extra)
-        return c
-
-    def java_props(self, path: Path, mech="SCRAM-SHA-512", user=ALICE, password=ALICE_PW) -> Path:
-        module = ("org.apache.kafka.common.security.plain.PlainLoginModule" if mech == "PLAIN"
-                  else "org.apache.kafka.common.security.scram.ScramLoginModule")
-        lines = [f"security.protocol={'SASL_SSL' if self.tls else 'SASL_PLAINTEXT'}",
-                 f"sasl.mechanism={mech}",
-                 f'sasl.jaas.config={module} required username="{user}" password="{password}";']
-        if self.tls:
-            lines += [f"ssl.truststore.location={self.certs / 'truststore.p12'}",
-                      "ssl.truststore.type=PKCS12",
-                      f"ssl.truststore.password={kg.KEYSTORE_PASSWORD}"]
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def raw(self, timeout=10.0) -> "Raw":
-        return Raw(self, timeout)
-
-    def log_size(self) -> int:
-        return self.gw.log_path.stat().st_size
-
-    def log_since(self, offset: int) -> str:
-        with open(self.gw.log_path, "rb") as f:
-            f.seek(offset)
-            return f.read().decode(errors="replace")
-
-    def wait_log(self, offset: int, pattern: str, timeout=5.0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.log_since(offset)
-            m = re.search(pattern, text, re.M)
-            if m:
-                return m
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gateway log has no line matching {pattern!r} after {timeout}s; "
-                                     f"new log lines:\n{text[-3000:]}")
-            time.sleep(0.1)
-
-    def close_line(self, offset: int, local_port: int, timeout=5.0) -> re.Match:
-        """The gateway's close line for the client connection from 127.0.0.1:local_port:
-        groups reason, requests, bytes in (to brokers), bytes out (from brokers)."""
-        return self.wait_log(offset, rf"^.*conn \d+ 127\.0\.0\.1:{local_port} node \S+ \S+ closed: "
-                                     rf"(?P<reason>.*) \(requests (?P<requests>\d+), bytes in "
-                                     rf"(?P<bin>\d+) out (?P<bout>\d+)\)$", timeout)
-
-    def wait_ready(self, timeout=20.0):
-        """Before authentication the gateway answers ApiVersions itself, from the API ranges
-        its metadata refresh learned: wait until it can."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                r = self.raw(timeout=5)
-                try:
-                    apis = r.api_versions()
-                finally:
-                    r.close()
-                lo, hi = apis[kg.API_METADATA]
-                self.metadata_version = min(hi, 12)
-                assert self.metadata_version >= max(lo, 1), apis[kg.API_METADATA]
-                return
-            except (OSError, ConnectionError, ssl.SSLError, struct.error, KeyError) as e:
-                last = f"{type(e).__name__}: {e}"
-            time.sleep(0.3)
-        raise AssertionError(f"gateway on port {self.port} does not answer ApiVersions before "
-                             f"authentication after {timeout}s ({last})\n{self.gw.log_tail(30)}")
-
-
-class Raw:
-    """One raw Kafka connection to a SASL gateway (TLS if the gateway has it)."""
-
-    def __init__(self, g: SaslGateway, timeout=10.0):
-        self.g = g
-        s = socket.create_connection((kg.HOST, g.port), timeout=timeout)
-        if g.tls:
-            s = kg.tls_context(g.certs / "ca.pem").wrap_socket(s, server_hostname="localhost")
-        self.s = s
-        self.local_port = s.getsockname()[1]
-        self.corr = random.randrange(1000, 100000)
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
-    def _next(self) -> int:
-        self.corr += 1
-        return self.corr
-
-    def send(self, data: bytes):
-        self.s.sendall(data)
-
-    def recv(self) -> bytes:
-        return kg.recv_frame(self.s)
-
-    def api_versions(self, version=3) -> dict:
-        c = self._next()
-        self.send(kg.api_versions_request(c, version))
-        corr, err, apis = kg.parse_api_versions_response(self.recv(), version)
-        assert (corr, err) == (c, 0), f"ApiVersions v{version}: corr {corr} (sent {c}), error {err}"
-        return apis
-
-    def handshake(self, mech: str, version=1):
-        c = self._next()
-        self.send(kg.sasl_handshake_request(c, mech, version))
-        corr, err, mechs = kg.parse_sasl_handshake_response(self.recv())
-        assert corr == c, f"SaslHandshake: correlation id {corr}, sent {c}"
-        return err, mechs
-
-    def authenticate(self, token: bytes, version=1) -> kg.SaslAuthResponse:
-        c = self._next()
-        self.send(kg.sasl_authenticate_request(c, token, version))
-        r = kg.parse_sasl_authenticate_response(self.recv(), version)
-        assert r.corr == c, f"SaslAuthenticate: correlation id {r.corr}, sent {c}"
-        return r
-
-    def login(self, mech: str, user: str, password: str, version=1) -> kg.SaslAuthResponse:
-        """SaslHandshake v1 + SaslAuthenticate; returns the last response (error 0 = success;
-        for SCRAM the server signature has been verified)."""
-        err, mechs = self.handshake(mech)
-        assert err == 0, f"SaslHandshake {mech}: error {err}, mechanisms {mechs}"
-        if mech == "PLAIN":
-            return self.authenticate(b"\0" + user.encode() + b"\0" + password.encode(), version)
-        sc = kg.ScramClient(mech, user, password)
-        r = self.authenticate(sc.first(), version)
-        if r.error:
-            return r
-        assert r.session_lifetime_ms in (None, 0), f"intermediate SessionLifetimeMs {r.session_lifetime_ms}"
-        r = self.authenticate(sc.final(r.auth_bytes), version)
-        if r.error == 0:
-            assert sc.verify(r.auth_bytes), f"server-final {r.auth_bytes!r} does not verify"
-        return r
-
-    def metadata(self) -> bytes:
-        c = self._next()
-        self.send(kg.metadata_request(c, self.g.metadata_version))
-        resp = self.recv()
-        (corr,) = struct.unpack(">i", resp[:4])
-        assert corr == c, f"Metadata: correlation id {corr}, sent {c}"
-        return resp
-
-    def expect_closed_silently(self, timeout=5.0, what="") -> float:
-        """Wait for the gateway to close this connection without sending anything (no Kafka
-        response). Returns the seconds it took."""
-        self.s.settimeout(timeout)
-        got, t0 = b"", time.monotonic()
-        while True:
-            try:
-                chunk = self.s.recv(65536)
-            except socket.timeout:
-                raise AssertionError(f"{what}: connection still open after {timeout}s "
-                                     f"(received {len(got)} bytes {got[:64]!r})")
-            except (ConnectionError, ssl.SSLError, OSError):
-                break
-            if not chunk:
-                break
-            got += chunk
-        assert got == b"", f"{what}: expected a close without a response, got {len(got)} bytes {got[:80]!r}"
-        return time.monotonic() - t0
+        super().__init__(gw, certs, ALICE, ALICE_PW)
 
 
 def start_sasl_gateway(factory, name, users_file: Path, certs: Path | None, **auth) -> SaslGateway:
@@ -844,9 +646,15 @@ def test_handshake_v0_bad_token_closes_silently(sasl_gw):
 
 
 # ---------------------------------------------------------------------------------------------
-# 6. Brute force: per-address blocking (a dedicated gateway: the block is per process)
+# 6. Brute force: failures count per (address, user); a higher cap per address
+#    (a dedicated gateway each: the counts are per process)
 
-def test_brute_force_blocking(gateway_factory, users_file, certs):
+BOB, BOB_PW = "bob", USERS["bob"]
+
+
+def test_brute_force_blocks_the_pair(gateway_factory, users_file, certs):
+    """A guesser at alice's password from 127.0.0.1 locks out alice from
+    127.0.0.1 only: bob behind the same address logs in and works on."""
     block_ms = 5000
     g = start_sasl_gateway(gateway_factory, "gw-sasl-bruteforce", users_file, None,
                            mechanisms=["SCRAM-SHA-256", "PLAIN"], allow_plain_without_tls=True,
@@ -860,28 +668,37 @@ def test_brute_force_blocking(gateway_factory, users_file, certs):
             resp = r.login("PLAIN" if i % 2 else "SCRAM-SHA-256", ALICE, "guess-%d" % i)
             assert resp.error == kg.ERR_SASL_AUTHENTICATION_FAILED, f"wrong login {i + 1}: {resp}"
     t_block = time.monotonic()
-    g.wait_log(off, rf"blocked for {block_ms} ms")
-    # blocked: even the right password gets nowhere, the connection is closed at once
+    g.wait_log(off, rf"logins of user 'alice' from 127\.0\.0\.1 blocked for {block_ms} ms")
+    # alice's right password now fails exactly like a wrong one, in both mechanisms
     off = g.log_size()
-    with g.raw() as r:
-        try:
-            r.send(kg.sasl_handshake_request(1, "SCRAM-SHA-256"))
-        except OSError:
-            pass
-        took = r.expect_closed_silently(3, "connection from a blocked address")
-        m = g.close_line(off, r.local_port)
-    assert took < 1.0, f"blocked address closed only after {took:.2f}s"
-    assert "blocked" in m["reason"] and m["requests"] == "0", m.group(0)
-    # librdkafka with the right password fails too
+    for mech in ("SCRAM-SHA-256", "PLAIN"):
+        with g.raw() as r:
+            resp = r.login(mech, ALICE, ALICE_PW)
+            assert resp.error == kg.ERR_SASL_AUTHENTICATION_FAILED, f"{mech}: {resp}"
+            assert "invalid credentials" in (resp.message or ""), resp
+    g.wait_log(off, r"too many failed logins for this user from this address")
+    # bob, from the same address, is not slowed
+    for mech in ("SCRAM-SHA-256", "PLAIN"):
+        with g.raw() as r:
+            assert r.login(mech, BOB, BOB_PW).error == 0, mech
+            r.metadata()
+    # librdkafka as alice fails, as bob works
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
-    errs = []
-    a = AdminClient({"bootstrap.servers": g.bootstrap, **g.rdkafka("SCRAM-SHA-256"),
-                     "error_cb": lambda e: errs.append(str(e))})
+    a = AdminClient({"bootstrap.servers": g.bootstrap, **g.rdkafka("SCRAM-SHA-256")})
     with pytest.raises(KafkaException):
         a.list_topics(timeout=2)
     del a
-    # after block_ms it works again
+    bob_conf = g.rdkafka("SCRAM-SHA-256", user=BOB, password=BOB_PW)
+    md = AdminClient({"bootstrap.servers": g.bootstrap, **bob_conf}).list_topics(timeout=20)
+    assert sorted(md.brokers) == [1, 2, 3], md.brokers
+    # the retries of a refused pair are not counted: the address stays open
+    for i in range(12):
+        with g.raw() as r:
+            assert r.login("PLAIN", ALICE, "again-%d" % i).error == kg.ERR_SASL_AUTHENTICATION_FAILED
+    with g.raw() as r:
+        assert r.login("PLAIN", BOB, BOB_PW).error == 0
+    # after block_ms alice works again
     ok_at = None
     while time.monotonic() - t_block < block_ms / 1000 + 5:
         try:
@@ -897,6 +714,33 @@ def test_brute_force_blocking(gateway_factory, users_file, certs):
     assert ok_at >= block_ms / 1000 - 0.6, f"unblocked after {ok_at:.2f}s, block_ms is {block_ms}"
     md = AdminClient({"bootstrap.servers": g.bootstrap, **g.rdkafka("SCRAM-SHA-256")}).list_topics(timeout=20)
     assert sorted(md.brokers) == [1, 2, 3], md.brokers
+
+
+def test_brute_force_address_cap(gateway_factory, users_file, certs):
+    """One address trying many user names is refused as a whole, at accept."""
+    block_ms = 4000
+    g = start_sasl_gateway(gateway_factory, "gw-sasl-spray", users_file, None,
+                           mechanisms=["PLAIN"], allow_plain_without_tls=True,
+                           max_failures=3, max_address_failures=6, failure_window_ms=60000,
+                           block_ms=block_ms, failure_delay_ms=50)
+    off = g.log_size()
+    for i in range(6):
+        with g.raw() as r:
+            assert r.login("PLAIN", "sprayed-%d" % i, "pw").error == kg.ERR_SASL_AUTHENTICATION_FAILED
+    g.wait_log(off, rf"client address 127\.0\.0\.1 blocked for {block_ms} ms")
+    off = g.log_size()
+    with g.raw() as r:
+        try:
+            r.send(kg.sasl_handshake_request(1, "PLAIN"))
+        except OSError:
+            pass
+        took = r.expect_closed_silently(3, "connection from a blocked address")
+        m = g.close_line(off, r.local_port)
+    assert took < 1.0, f"blocked address closed only after {took:.2f}s"
+    assert "blocked" in m["reason"] and m["requests"] == "0", m.group(0)
+    time.sleep(block_ms / 1000 + 0.5)
+    with g.raw() as r:
+        assert r.login("PLAIN", BOB, BOB_PW).error == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1058,3 +902,53 @@ def test_config_checks(gateway_bin, users_file, certs, tmp_path):
     loose.write_bytes(users_file.read_bytes())
     os.chmod(loose, 0o644)
     check({"auth": {**auth, "users_file": str(loose)}}, "users file mode 0644", 1, str(loose))
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Long user names: never cut into another identity
+
+def test_long_user_name_is_never_cut(gateway_factory, gateway_bin, tmp_path, names):
+    """`p`*250 may read topics; `p`*250 + `-evil` may not. The second once became the first
+    (a 256-byte principal buffer filled with snprintf). Both log in with their own identity,
+    and so does a 512-byte name; a 513-byte name cannot be made."""
+    short, evil, longest = "p" * 250, "p" * 250 + "-evil", "q" * 512
+    users = make_users_file(gateway_bin, tmp_path / "long-users.json",
+                            {short: "pw-short", evil: "pw-evil", longest: "pw-longest"})
+    cp = subprocess.run([str(gateway_bin), "user", "add", "--users", str(users), "--password-stdin",
+                         "r" * 513], input=b"pw\n", capture_output=True, timeout=30)
+    assert cp.returncode != 0 and b"512" in cp.stdout + cp.stderr, cp
+    policy = tmp_path / "long-policy.json"
+    rules = [{"effect": "allow", "resource": "topic", "name": "*", "operations": ["DESCRIBE"]}]
+    policy.write_text(json.dumps({"version": 1, "roles": [
+        {"name": "short", "members": [f"User:{short}"], "rules": rules},
+        {"name": "longest", "members": [f"User:{longest}"], "rules": rules}]}))
+    topic = names.topic()
+    kg.create_topic(kg.DIRECT_BOOTSTRAP, topic, 1, 3)
+    gw = gateway_factory.start("gw-sasl-long-names", merge={
+        "listen": {"advertised_host": "localhost",
+                   "auth": {"mode": "sasl", "mechanisms": ["SCRAM-SHA-512"],
+                            "users_file": str(users), "max_failures": 0}},
+        "acl": {"policy_file": str(policy)}})
+    g = SaslGateway(gw, None)
+    g.wait_ready()
+
+    def sees_topic(user, password):
+        off = g.log_size()
+        with g.raw() as r:
+            assert r.login("SCRAM-SHA-512", user, password).error == 0, user[:20]
+            deadline = time.monotonic() + 20
+            while topic.encode() not in (resp := r.metadata()) and user != evil \
+                    and time.monotonic() < deadline:
+                time.sleep(0.5)   # the topic may take a moment to show up in metadata
+            port = r.local_port
+        line = g.close_line(off, port)
+        principal = line.group(0).split(" node ")[1].split(" ")[1]
+        return topic.encode() in resp, principal
+
+    seen, principal = sees_topic(evil, "pw-evil")
+    assert principal == f"User:{evil}", principal[-20:]
+    assert not seen, "the -evil user saw a topic only the 250-byte user may describe"
+    seen, principal = sees_topic(short, "pw-short")
+    assert principal == f"User:{short}" and seen
+    seen, principal = sees_topic(longest, "pw-longest")
+    assert principal == f"User:{longest}" and len(principal) == 517 and seen

@@ -1,5 +1,11 @@
-"""(f) A broker dies (SIGKILL) while a producer runs through the gateway. Runs last."""
+"""(f) Broker failures, last (they disturb the cluster): a broker that hangs (SIGSTOP: its ports
+still accept, nothing is answered) is given up after upstream.request_timeout_ms plus the
+request's own wait, so clients fail over promptly; a broker that dies (SIGKILL) while a
+producer runs through the gateway."""
 
+import re
+import socket
+import struct
 import threading
 import time
 
@@ -9,6 +15,59 @@ import kg
 
 N = 20_000
 VICTIM = 2
+
+
+@pytest.mark.last
+def test_hung_broker_request_timeout(kafka, gateway_factory, names):
+    g = gateway_factory.start("gw-request-timeout", upstream__request_timeout_ms=2000)
+    topic = names.topic()
+    kg.create_topic(g.bootstrap, topic, 3, 3)
+    from confluent_kafka import Consumer
+    # a consumer whose fetches wait 4 s on an empty topic: longer than the request timeout,
+    # within its own wait, so never cut
+    c = Consumer({"bootstrap.servers": g.bootstrap, "group.id": names.group(),
+                  "fetch.wait.max.ms": 4000, "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    t_end = time.monotonic() + 12
+    while time.monotonic() < t_end:
+        assert c.poll(0.5) is None
+    c.close()
+    log = g.log_path.read_text()
+    assert "did not answer" not in log, "a fetch waiting its own MaxWaitMs was cut:\n" + g.log_tail(20)
+
+    host, port = g.advertised[VICTIM]
+    paused = False
+    try:
+        s = socket.create_connection((kg.HOST, port), timeout=10)
+        s.sendall(kg.api_versions_request(1, 0))  # connects upstream, answered before the pause
+        kg.recv_frame(s)
+        kafka.bed("pause-node", str(VICTIM), timeout=30)
+        paused = True
+        t0 = time.monotonic()
+        s.sendall(kg.metadata_request(2, 9))
+        s.settimeout(20)
+        try:
+            got = s.recv(100)
+        except (ConnectionResetError, socket.timeout) as e:
+            got = repr(e).encode()
+        took = time.monotonic() - t0
+        s.close()
+        print(f"\nhung broker: request failed after {took:.2f} s (request_timeout_ms 2000)")
+        assert got == b"", f"expected the gateway to close, got {got!r}"
+        assert 1.8 <= took <= 4.0, f"closed after {took:.2f}s, request_timeout_ms is 2000"
+        text = g.log_path.read_text()
+        assert re.search(r"broker did not answer Metadata v9 \(correlation id 2\) in time", text), \
+            g.log_tail(20)
+        g.assert_alive("after a hung broker")
+    finally:
+        if paused:
+            kafka.bed("resume-node", str(VICTIM), timeout=30)
+    # the broker is back: the same port works again
+    s = socket.create_connection((kg.HOST, port), timeout=10)
+    s.sendall(kg.metadata_request(3, 9))
+    s.settimeout(30)
+    assert struct.unpack(">i", kg.recv_frame(s)[:4])[0] == 3
+    s.close()
 
 
 @pytest.mark.last

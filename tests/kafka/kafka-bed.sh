@@ -10,6 +10,8 @@
 #   kafka-bed.sh status VERSION           print node states; exit 0 iff all 3 nodes run
 #   kafka-bed.sh kill-node  VERSION ID    SIGKILL one node (failure tests)
 #   kafka-bed.sh start-node VERSION ID    start one node again and wait until it is registered
+#   kafka-bed.sh pause-node VERSION ID    SIGSTOP one node: it accepts connections, answers nothing
+#   kafka-bed.sh resume-node VERSION ID   SIGCONT it again
 #   kafka-bed.sh tool   VERSION NAME ARGS run a Kafka Java tool by short name (see tool_class)
 #   kafka-bed.sh bootstrap VERSION        print the bootstrap list (127.0.0.1:29092,...)
 #   kafka-bed.sh ssl VERSION              print the SSL listener settings as shell assignments
@@ -563,6 +565,16 @@ cmd_kill_node() {
     log "node $n (pid $pid) killed with SIGKILL"
 }
 
+# A hung broker: the kernel still completes TCP handshakes on its ports.
+cmd_signal_node() {
+    local v="$1" n="$2" sig="$3" pid
+    check_node_id "$n"
+    pid="$(pid_of "$v" "$n")"
+    [ -n "$pid" ] || die "node $n of Kafka $v is not running"
+    kill -"$sig" "$pid"
+    log "node $n (pid $pid) sent SIG$sig"
+}
+
 cmd_start_node() {
     local v="$1" n="$2"
     check_node_id "$n"
@@ -600,6 +612,8 @@ main() {
         status)     cmd_status "$v" ;;
         kill-node)  [ $# -eq 1 ] || usage; cmd_kill_node "$v" "$1" ;;
         start-node) [ $# -eq 1 ] || usage; cmd_start_node "$v" "$1" ;;
+        pause-node) [ $# -eq 1 ] || usage; cmd_signal_node "$v" "$1" STOP ;;
+        resume-node) [ $# -eq 1 ] || usage; cmd_signal_node "$v" "$1" CONT ;;
         tool)       cmd_tool "$v" "$@" ;;
         bootstrap)  bootstrap ;;
         ssl)        [ "$SSL" = 1 ] || die "KG_BED_SSL=0: no SSL listener"

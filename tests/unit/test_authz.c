@@ -36,6 +36,8 @@ static const char *const POLICY =
 static struct kg_conn conn;
 static struct kc_arena ta;     /* request trees of the test */
 
+static char principal_buf[KG_AUTHN_PRINCIPAL_MAX + 1]; /* the connection's principal */
+
 static int setup(void **state)
 {
 	(void)state;
@@ -47,8 +49,9 @@ static int setup(void **state)
 	memset(&conn, 0, sizeof(conn));
 	kc_arena_init(&conn.arena);
 	kc_arena_init(&ta);
-	strcpy(conn.authn.principal, "User:alice");
-	conn.authz.principal = conn.authn.principal;
+	strcpy(principal_buf, "User:alice");
+	conn.authn.principal = principal_buf;
+	conn.authz.principal = principal_buf;
 	conn.authz.peer = (const struct sockaddr *)&conn.peer_sa;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&conn.peer_sa;
 	sin->sin_family = AF_INET;
@@ -428,13 +431,13 @@ static void test_init_producer_id(void **state)
 	assert_int_equal(num(o.local, "ErrorCode"), 53);
 	/* bob has no rule at all: idempotence refused with 31 */
 	kg_authz_release(&conn.authz);
-	strcpy(conn.authn.principal, "User:bob");
+	strcpy(principal_buf, "User:bob");
 	field(r, "TransactionalId")->u.b.len = -1;
 	o = decide(22, 4, r);
 	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
 	assert_int_equal(num(o.local, "ErrorCode"), 31);
 	kg_authz_release(&conn.authz);
-	strcpy(conn.authn.principal, "User:alice");
+	strcpy(principal_buf, "User:alice");
 }
 
 static void test_add_partitions_to_txn_v3(void **state)
@@ -565,6 +568,58 @@ static void test_offset_fetch_v10_by_id(void **state)
 	assert_memory_equal(field(item(g, "Topics", 0), "TopicId")->u.uuid, mine, 16);
 }
 
+/* DescribeTopicPartitions pages: the cursor of an all-topics answer never
+ * names a topic alice may not describe (issue 12: walking it listed every
+ * topic of the cluster); it moves on to the next one she may, or ends. */
+static struct kc_obj *dtp_answer(const char *cursor, int32_t partition)
+{
+	struct kc_obj *resp = kc_obj_new(kc_api_find(75)->response->body, 0, &ta);
+	struct kc_value *nc = field(resp, "NextCursor");
+	const struct kc_field *f = &resp->st->fields[kc_field_index(resp->st, "NextCursor")];
+	nc->u.obj = kc_obj_new(f->sub, 0, &ta);
+	set_str(nc->u.obj, "TopicName", cursor);
+	field(nc->u.obj, "PartitionIndex")->u.i = partition;
+	return resp;
+}
+
+static void test_describe_topic_partitions_cursor(void **state)
+{
+	(void)state;
+	const char *names[] = { "a-hidden", "ok-a", "ok-b", "ok-secret", "zz-hidden" };
+	for (int i = 0; i < 5; i++) {
+		uint8_t id[16] = { 40, (uint8_t)i };
+		kg_topics_learn(id, names[i], strlen(names[i]));
+	}
+	const uint8_t post = KG_POST_FILTER | KG_POST_ALL_TOPICS;
+	struct kc_obj *resp = dtp_answer("a-hidden", 3);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 75, 0, post, NULL, 0, resp), 1);
+	struct kc_obj *nc = field(resp, "NextCursor")->u.obj;
+	assert_non_null(nc);
+	assert_string_equal(str(nc, "TopicName"), "ok-a");
+	assert_int_equal(num(nc, "PartitionIndex"), 0);
+	/* a describable cursor stays as the broker gave it */
+	resp = dtp_answer("ok-b", 2);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 75, 0, post, NULL, 0, resp), 0);
+	assert_string_equal(str(field(resp, "NextCursor")->u.obj, "TopicName"), "ok-b");
+	assert_int_equal(num(field(resp, "NextCursor")->u.obj, "PartitionIndex"), 2);
+	/* a denied one (ok-secret) skips to what follows; nothing describable
+	 * after the cursor: no more pages */
+	resp = dtp_answer("ok-secret", 1);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 75, 0, post, NULL, 0, resp), 1);
+	assert_null(field(resp, "NextCursor")->u.obj);
+	resp = dtp_answer("zz-hidden", 0);
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 75, 0, post, NULL, 0, resp), 1);
+	assert_null(field(resp, "NextCursor")->u.obj);
+	/* and it encodes as the null cursor */
+	int64_t n = kc_encoded_size(resp, 0, true);
+	uint8_t buf[256];
+	assert_true(n > 0 && n < (int64_t)sizeof(buf));
+	assert_int_equal(kc_encode(resp, 0, true, buf, sizeof(buf)), n);
+	struct kc_obj *back;
+	assert_int_equal(kc_decode_response(75, 0, buf, (size_t)n, &ta, &back), KC_OK);
+	assert_null(field(back, "NextCursor")->u.obj);
+}
+
 static void test_cluster_apis(void **state)
 {
 	(void)state;
@@ -574,10 +629,10 @@ static void test_cluster_apis(void **state)
 	assert_int_equal(num(o.local, "ErrorCode"), 31);
 	/* a super user may */
 	kg_authz_release(&conn.authz);
-	strcpy(conn.authn.principal, "User:admin");
+	strcpy(principal_buf, "User:admin");
 	assert_int_equal(decide(43, 2, r).verdict, KG_AUTHZ_FORWARD);
 	kg_authz_release(&conn.authz);
-	strcpy(conn.authn.principal, "User:alice");
+	strcpy(principal_buf, "User:alice");
 }
 
 /* A reload applies to a connection's next request. */
@@ -624,6 +679,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_topics_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_groups_filtered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offset_fetch_v10_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_describe_topic_partitions_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_apis, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_applies_at_once, setup, teardown),
 	};

@@ -120,6 +120,86 @@ static void test_scram_nonce_setting(void **state)
 		     "$.listen.auth.scram_nonce: must be \"exact\" or \"suffix\"");
 }
 
+/* Login limits: per (address, user) pair, and an address cap that defaults
+ * to ten times the pair limit and may not be below it. */
+static void test_login_limit_settings(void **state)
+{
+	(void)state;
+	struct kg_config *c = load_text("{" LISTEN_OK ", " UPSTREAM_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->auth.max_failures, 10);
+	assert_int_equal(c->auth.max_address_failures, 100);
+	kg_config_free(c);
+	c = load_text("{\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100, "
+		      "\"auth\": {\"max_failures\": 4}}, " UPSTREAM_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->auth.max_address_failures, 40);
+	kg_config_free(c);
+	c = load_text("{\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100, "
+		      "\"auth\": {\"max_failures\": 4, \"max_address_failures\": 0}}, "
+		      UPSTREAM_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->auth.max_address_failures, 0);
+	kg_config_free(c);
+	expect_error("{\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100, "
+		     "\"auth\": {\"max_failures\": 5, \"max_address_failures\": 3}}, "
+		     UPSTREAM_OK "}",
+		     "$.listen.auth.max_address_failures: must be 0 or at least max_failures");
+}
+
+/* Connection admission and time limits: defaults, overrides by network,
+ * and the errors a typo gets. */
+static void test_admission_and_timeouts(void **state)
+{
+	(void)state;
+	struct kg_config *c = load_text("{" LISTEN_OK ", " UPSTREAM_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->max_connections_per_address, 0);
+	assert_int_equal(c->naddress_limits, 0);
+	assert_int_equal(c->max_unauthenticated, 1000);
+	assert_int_equal(c->max_unauthenticated_per_address, 100);
+	assert_int_equal(c->request_timeout_ms, 30000);
+	assert_int_equal(c->auth.login_timeout_ms, 10000);
+	kg_config_free(c);
+	c = load_text("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"b:9092\"], "
+		      "\"request_timeout_ms\": 2500}, \"limits\": {\"max_connections_per_address\": 50, "
+		      "\"max_connections_per_address_overrides\": {\"10.1.0.0/16\": 5000, "
+		      "\"192.0.2.7\": 3}, \"max_unauthenticated_connections\": 64, "
+		      "\"max_unauthenticated_per_address\": 8}, " ACL_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->request_timeout_ms, 2500);
+	assert_int_equal(c->max_connections_per_address, 50);
+	assert_int_equal(c->max_unauthenticated, 64);
+	assert_int_equal(c->max_unauthenticated_per_address, 8);
+	assert_int_equal(c->naddress_limits, 2);
+	uint8_t k[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [13] = 1, [14] = 200, [15] = 9 };
+	assert_true(kg_net_range_contains(&c->address_limits[0].net, k));
+	assert_int_equal(c->address_limits[0].max, 5000);
+	assert_int_equal(c->address_limits[1].max, 3);
+	kg_config_free(c);
+	expect_error("{" LISTEN_OK ", " UPSTREAM_OK ", \"limits\": "
+		     "{\"max_connections_per_address_overrides\": {\"10.1.0.1/16\": 5}}}",
+		     "$.limits.max_connections_per_address_overrides[\"10.1.0.1/16\"]: '10.1.0.1/16' "
+		     "has bits set past its prefix length (the network is 10.1.0.0/16)");
+	expect_error("{" LISTEN_OK ", " UPSTREAM_OK ", \"limits\": "
+		     "{\"max_connections_per_address_overrides\": {\"10.1.0.0/16\": 0}}}",
+		     "$.limits.max_connections_per_address_overrides[\"10.1.0.0/16\"]: must be an "
+		     "integer in 1..1000000");
+	expect_error("{" LISTEN_OK ", " UPSTREAM_OK ", \"limits\": "
+		     "{\"max_connections_per_address_overrides\": [\"10.0.0.0/8\"]}}",
+		     "$.limits.max_connections_per_address_overrides: must be an object of "
+		     "\"address or CIDR\": connections");
+	expect_error("{\"listen\": {\"bootstrap_port\": 9092, \"broker_port_base\": 9100, "
+		     "\"auth\": {\"login_timeout_ms\": 100, \"failure_delay_ms\": 200}}, "
+		     UPSTREAM_OK "}",
+		     "$.listen.auth.login_timeout_ms: must be more than failure_delay_ms");
+}
+
 static void test_defaults_when_optional_keys_absent(void **state)
 {
 	(void)state;
@@ -642,6 +722,8 @@ int main(void)
 		cmocka_unit_test(test_broker_addr_collides_with_bootstrap_port),
 		cmocka_unit_test(test_broker_addr_collides_with_explicit_port),
 		cmocka_unit_test(test_scram_nonce_setting),
+		cmocka_unit_test(test_login_limit_settings),
+		cmocka_unit_test(test_admission_and_timeouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,26 +80,49 @@ static size_t drain(int fd, uint8_t *out, size_t cap)
 
 /* ---- kg_sbuf_init / reserve ---- */
 
-static void test_init_sets_capacity_and_offsets(void **state)
+/* A buffer with window bytes of storage taken, as after a first read. */
+static void init_with_storage(struct kg_sbuf *b, size_t window)
+{
+	assert_int_equal(kg_sbuf_init(b, window), 0);
+	assert_int_equal(kg_sbuf_reserve(b, window), 0);
+	assert_int_equal(b->cap, window);
+}
+
+static void test_init_takes_no_storage(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
 	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
-	assert_non_null(b.data);
-	assert_int_equal(b.cap, 1024);
-	assert_int_equal(b.base_cap, 1024);
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
+	assert_int_equal(b.window, 1024);
 	assert_int_equal(b.sent, 0);
 	assert_int_equal(b.ready, 0);
 	assert_int_equal(b.len, 0);
+	assert_int_equal(kg_sbuf_room(&b), 1024);
 	kg_sbuf_free(&b);
 	assert_null(b.data);
+}
+
+static void test_reserve_takes_small_start_within_window(void **state)
+{
+	(void)state;
+	struct kg_sbuf b;
+	assert_int_equal(kg_sbuf_init(&b, 256 << 10), 0);
+	assert_int_equal(kg_sbuf_reserve(&b, 4), 0);        /* a size prefix */
+	assert_int_equal(b.cap, KG_SBUF_START);
+	assert_int_equal(kg_sbuf_reserve(&b, 40000), 0);    /* a 40 KB frame */
+	assert_int_equal(b.cap, 4 * KG_SBUF_START);         /* doubled twice */
+	assert_int_equal(kg_sbuf_reserve(&b, 200000), 0);
+	assert_int_equal(b.cap, 256 << 10);                 /* clipped to the window */
+	kg_sbuf_free(&b);
 }
 
 static void test_reserve_noop_when_frame_fits(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 500);
 	b.sent = 100;
 	b.ready = 300;
@@ -117,7 +140,7 @@ static void test_reserve_compacts_keeping_unsent_bytes(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 500);
 	b.sent = 100;
 	b.ready = 300;
@@ -135,7 +158,7 @@ static void test_reserve_does_not_grow_for_frame_that_fits_once_flushed(void **s
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 900);
 	b.sent = 0;
 	b.ready = 800;   /* 800 parsed bytes still waiting to be written */
@@ -161,19 +184,20 @@ static void test_reserve_grows_for_frame_larger_than_buffer(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 1000);
 	b.sent = 0;
 	b.ready = 0;   /* 1000 bytes of a 5000-byte frame received */
 	assert_int_equal(kg_sbuf_reserve(&b, 5000), 0);
 	assert_true(b.cap >= 5000);
 	assert_int_equal(b.cap, 8192);  /* doubled from 1024 */
-	assert_int_equal(b.base_cap, 1024);
+	assert_int_equal(b.window, 1024);
 	assert_int_equal(b.len, 1000);
 	for (size_t i = 0; i < 1000; i++)
 		assert_int_equal(b.data[i], pat_b(i));
 	/* the whole frame can now be received */
 	assert_true(b.ready + 5000 <= b.cap);
+	assert_int_equal(kg_sbuf_room(&b), 8192 - 1000);
 	kg_sbuf_free(&b);
 }
 
@@ -181,7 +205,7 @@ static void test_reserve_compacts_then_grows(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 1024);
 	b.sent = 300;
 	b.ready = 600;
@@ -201,7 +225,7 @@ static void test_settle_noop_while_bytes_unsent(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 600);
 	b.sent = 400;
 	b.ready = 400;  /* a partial frame follows */
@@ -217,7 +241,7 @@ static void test_settle_resets_offsets(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	fill_b(&b, 600);
 	b.sent = b.ready = 600;
 	kg_sbuf_settle(&b);
@@ -232,7 +256,7 @@ static void test_settle_keeps_storage_grown_for_a_large_frame(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	assert_int_equal(kg_sbuf_reserve(&b, 6000), 0);
 	assert_int_equal(b.cap, 8192);
 	fill_b(&b, 6000);
@@ -243,25 +267,38 @@ static void test_settle_keeps_storage_grown_for_a_large_frame(void **state)
 	kg_sbuf_free(&b);
 }
 
-static void test_trim_shrinks_only_an_empty_grown_buffer(void **state)
+static void test_trim_frees_only_an_empty_buffer(void **state)
 {
 	(void)state;
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 1024), 0);
+	init_with_storage(&b, 1024);
 	assert_int_equal(kg_sbuf_reserve(&b, 6000), 0);
 	fill_b(&b, 6000);
 	b.sent = b.ready = 3000;
-	kg_sbuf_trim(&b);                       /* bytes still unsent: kept */
+	assert_int_equal(kg_sbuf_trim(&b), 0);     /* bytes still unsent: kept */
 	assert_int_equal(b.cap, 8192);
 	assert_int_equal(b.len, 6000);
 	b.sent = b.ready = 6000;
-	kg_sbuf_trim(&b);
-	assert_int_equal(b.cap, 1024);
+	assert_int_equal(kg_sbuf_trim(&b), 8192);  /* all of it given back */
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
 	assert_int_equal(b.len, 0);
-	fill_b(&b, 1024);                       /* the shrunken storage is usable */
-	kg_sbuf_trim(&b);                       /* at base size: nothing to do */
-	assert_int_equal(b.cap, 1024);
+	assert_int_equal(kg_sbuf_trim(&b), 0);     /* nothing held: nothing to do */
+	assert_int_equal(kg_sbuf_room(&b), 1024);  /* the window is intact */
 	kg_sbuf_free(&b);
+}
+
+static void test_obuf_trim(void **state)
+{
+	(void)state;
+	struct kg_obuf o = { 0 };
+	assert_non_null(kg_obuf_extend(&o, 100));
+	assert_int_equal(kg_obuf_trim(&o), 0);     /* 100 bytes unwritten */
+	o.off = o.len;
+	assert_int_equal(kg_obuf_trim(&o), 4096);
+	assert_null(o.data);
+	assert_non_null(kg_obuf_extend(&o, 10));   /* usable again */
+	kg_obuf_free(&o);
 }
 
 /* ---- recv ---- */
@@ -274,6 +311,7 @@ static void test_recv_reads_eagain_full_and_eof(void **state)
 	struct kg_sbuf b;
 	assert_int_equal(kg_sbuf_init(&b, 8), 0);
 	assert_int_equal(kg_sbuf_recv(&b, plain(sv[1])), -2);           /* nothing yet */
+	assert_int_equal(b.cap, 8);                                     /* storage taken */
 	assert_int_equal(write(sv[0], "abcdefghij", 10), 10);
 	assert_int_equal(kg_sbuf_recv(&b, plain(sv[1])), 8);
 	assert_memory_equal(b.data, "abcdefgh", 8);
@@ -323,7 +361,7 @@ static void test_flush_writes_obuf_then_parsed_region(void **state)
 	struct kg_obuf o = { 0 };
 	memcpy(kg_obuf_extend(&o, 6), "LOCAL|", 6);
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 64), 0);
+	init_with_storage(&b, 64);
 	memcpy(b.data, "sentPASS-THROUGHpartial", 23);
 	b.sent = 4;       /* "sent" already written */
 	b.ready = 16;     /* "PASS-THROUGH" parsed */
@@ -365,7 +403,7 @@ static void flush_partial(size_t olen, size_t slen, size_t step)
 			p[i] = pat_a(i);
 	}
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, slen + 100), 0);
+	init_with_storage(&b, slen + 100);
 	fill_b(&b, slen + 100);
 	b.sent = 0;
 	b.ready = slen;   /* 100 unparsed bytes at the end must stay */
@@ -450,7 +488,7 @@ static void test_flush_closed_peer_fails(void **state)
 	struct kg_obuf o = { 0 };
 	memcpy(kg_obuf_extend(&o, 4), "data", 4);
 	struct kg_sbuf b;
-	assert_int_equal(kg_sbuf_init(&b, 64), 0);
+	init_with_storage(&b, 64);
 	fill_b(&b, 10);
 	b.ready = 10;
 	assert_int_equal(kg_flush(plain(sv[0]), &o, &b), -1);
@@ -468,7 +506,8 @@ static void test_flush_closed_peer_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_sets_capacity_and_offsets),
+		cmocka_unit_test(test_init_takes_no_storage),
+		cmocka_unit_test(test_reserve_takes_small_start_within_window),
 		cmocka_unit_test(test_reserve_noop_when_frame_fits),
 		cmocka_unit_test(test_reserve_compacts_keeping_unsent_bytes),
 		cmocka_unit_test(test_reserve_does_not_grow_for_frame_that_fits_once_flushed),
@@ -477,7 +516,8 @@ int main(void)
 		cmocka_unit_test(test_settle_noop_while_bytes_unsent),
 		cmocka_unit_test(test_settle_resets_offsets),
 		cmocka_unit_test(test_settle_keeps_storage_grown_for_a_large_frame),
-		cmocka_unit_test(test_trim_shrinks_only_an_empty_grown_buffer),
+		cmocka_unit_test(test_trim_frees_only_an_empty_buffer),
+		cmocka_unit_test(test_obuf_trim),
 		cmocka_unit_test(test_recv_reads_eagain_full_and_eof),
 		cmocka_unit_test(test_obuf_extend_appends_and_reuses),
 		cmocka_unit_test(test_flush_writes_obuf_then_parsed_region),

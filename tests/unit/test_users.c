@@ -215,7 +215,7 @@ static void test_load_errors(void **state)
 	assert_string_equal(load_err("{\"version\":1}"), "/users: missing");
 	assert_string_equal(load_err("{\"version\":1,\"users\":[]}"), "/users: must be an object");
 	assert_string_equal(load_err("{\"version\":1,\"users\":{},\"extra\":0}"),
-			    "/extra: unknown key (expected version, users)");
+			    "/extra: unknown key (expected version, users, decoy_key)");
 	assert_string_equal(load_err("{\"version\":1,\"users\":{\"\":{}}}"), "/users/: empty user name");
 	assert_string_equal(load_err("{\"version\":1,\"users\":{\"a\\u0001b\":{}}}"),
 			    "/users/a\\x01b: user name contains a control character");
@@ -419,14 +419,14 @@ static void test_fake_credentials(void **state)
 	(void)state;
 	struct kg_users *u = make_set();
 	struct kg_scram_cred f1, f2, f3;
-	/* bob has 8192, the three others 4096 (SHA-256) / 2 of 3 (SHA-512) */
+	/* bob has 8192, the others 4096: a fake takes one real user's shape */
 	const struct kg_scram_cred *a = kg_users_scram(u, "mallory", KG_SCRAM_SHA_512, &f1);
 	const struct kg_scram_cred *b = kg_users_scram(u, "mallory", KG_SCRAM_SHA_512, &f2);
 	assert_ptr_equal(a, &f1);
 	assert_ptr_equal(b, &f2);
 	assert_int_equal(f1.fake, 1);
 	assert_int_equal(f1.present, 1);
-	assert_int_equal(f1.iterations, 4096);
+	assert_true(f1.iterations == 4096 || f1.iterations == 8192);
 	assert_int_equal(f1.saltlen, KG_SCRAM_SALT_DEFAULT);
 	assert_int_equal(f1.keylen, 64);
 	/* the salt is deterministic; the keys are random and never shown */
@@ -469,25 +469,99 @@ static void test_fake_credentials(void **state)
 	kg_users_release(u);
 }
 
-static void test_most_common_iterations(void **state)
+/* Made-up credentials take their shape (iterations, salt length) from the
+ * real users, in proportion: a user with a rare count is as likely to be
+ * a fake as a real one. */
+static void test_fake_shapes_follow_real_distribution(void **state)
 {
 	(void)state;
 	struct kg_users *u = kg_users_new();
-	struct kg_scram_cred c[KG_SCRAM_NMECH], f;
-	uint8_t salt[30] = {0};
+	struct kg_scram_cred c[KG_SCRAM_NMECH], f, g;
+	uint8_t salt[32] = {0};
 	const unsigned it[] = {16384, 8192, 8192, 4096};
+	const size_t sl[] = {32, 24, 24, 16};
 	for (int i = 0; i < 4; i++) {
 		char n[16];
 		memset(c, 0, sizeof(c));
 		snprintf(n, sizeof(n), "u%d", i);
-		assert_int_equal(kg_scram_derive(KG_SCRAM_SHA_512, "p", 1, salt, 30, it[i],
+		assert_int_equal(kg_scram_derive(KG_SCRAM_SHA_512, "p", 1, salt, sl[i], it[i],
 						 &c[KG_SCRAM_SHA_512]), 0);
 		assert_int_equal(kg_users_put(u, n, c), 0);
 	}
-	kg_users_scram(u, "ghost", KG_SCRAM_SHA_512, &f);
-	assert_int_equal(f.iterations, 8192);
-	assert_int_equal(f.saltlen, 30);
+	int count[3] = {0};
+	for (int i = 0; i < 4000; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "ghost-%d", i);
+		kg_users_scram(u, n, KG_SCRAM_SHA_512, &f);
+		assert_int_equal(f.fake, 1);
+		/* always one real user's pair */
+		if (f.iterations == 16384) {
+			assert_int_equal(f.saltlen, 32);
+			count[0]++;
+		} else if (f.iterations == 8192) {
+			assert_int_equal(f.saltlen, 24);
+			count[1]++;
+		} else {
+			assert_int_equal(f.iterations, 4096);
+			assert_int_equal(f.saltlen, 16);
+			count[2]++;
+		}
+		/* the same name always looks the same */
+		kg_users_scram(u, n, KG_SCRAM_SHA_512, &g);
+		assert_int_equal(g.iterations, f.iterations);
+		assert_memory_equal(g.salt, f.salt, f.saltlen);
+	}
+	/* 1/4, 1/2, 1/4 of 4000, within 5 percentage points */
+	assert_in_range(count[0], 800, 1200);
+	assert_in_range(count[1], 1800, 2200);
+	assert_in_range(count[2], 800, 1200);
 	kg_users_release(u);
+}
+
+/* The decoy key lives in the users file: a set loaded again (a restart)
+ * makes the same fake salts; another key makes others. */
+static void test_decoy_key_persists_in_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kg-test-decoy-XXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/users.json", dir);
+	struct kg_users *u = make_set();
+	assert_int_equal(u->has_decoy_key, 0);
+	assert_int_equal(kg_users_decoy_key_ensure(u), 0);
+	assert_int_equal(u->has_decoy_key, 1);
+	uint8_t key[KG_USERS_DECOY_KEY_LEN];
+	memcpy(key, u->decoy_key, sizeof(key));
+	assert_int_equal(kg_users_decoy_key_ensure(u), 0);     /* kept, not replaced */
+	assert_memory_equal(key, u->decoy_key, sizeof(key));
+	assert_int_equal(kg_users_save(u, path, err, sizeof(err)), 0);
+	struct kg_users *again = kg_users_load(path, err, sizeof(err));
+	assert_non_null(again);
+	assert_int_equal(again->has_decoy_key, 1);
+	assert_memory_equal(key, again->decoy_key, sizeof(key));
+	struct kg_scram_cred f1, f2, f3;
+	kg_users_scram(u, "nobody", KG_SCRAM_SHA_256, &f1);
+	kg_users_scram(again, "nobody", KG_SCRAM_SHA_256, &f2);
+	assert_int_equal(f1.saltlen, f2.saltlen);
+	assert_memory_equal(f1.salt, f2.salt, f1.saltlen);
+	struct kg_users *other = make_set();
+	assert_int_equal(kg_users_decoy_key_ensure(other), 0);
+	kg_users_scram(other, "nobody", KG_SCRAM_SHA_256, &f3);
+	assert_memory_not_equal(f1.salt, f3.salt, f1.saltlen);
+	/* a key of the wrong length is refused, naming it */
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\"version\": 1, \"decoy_key\": \"AAAA\", \"users\": {}}", fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_null(kg_users_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "/decoy_key"));
+	assert_non_null(strstr(err, "must be 32 bytes"));
+	kg_users_release(u);
+	kg_users_release(again);
+	kg_users_release(other);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_swap_current(void **state)
@@ -680,7 +754,8 @@ int main(void)
 		cmocka_unit_test(test_save_load_roundtrip),
 		cmocka_unit_test(test_put_rejects),
 		cmocka_unit_test(test_fake_credentials),
-		cmocka_unit_test(test_most_common_iterations),
+		cmocka_unit_test(test_fake_shapes_follow_real_distribution),
+		cmocka_unit_test(test_decoy_key_persists_in_file),
 		cmocka_unit_test(test_swap_current),
 		cmocka_unit_test(test_cli),
 	};

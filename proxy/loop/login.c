@@ -1,0 +1,101 @@
+/* login.c - connections before authentication (see login.h).
+ *
+ * Capacity that logging-in connections cannot take from logged-in ones:
+ * each worker holds at most its share of max_unauthenticated_connections
+ * of them, and a new one pushes out the oldest - a slow or silent login
+ * (one byte every few seconds, or nothing) is old by the time the next
+ * client arrives, while a real login takes a few round trips. One address
+ * can hold only max_unauthenticated_per_address of them (admit.c), so
+ * pushing out never reaches far past one flooder. listen.auth.
+ * login_timeout_ms ends each of them anyway (conn.c).
+ */
+#include "loop/login.h"
+#include "base/log.h"
+#include "io/net.h"
+#include "loop/admit.h"
+
+#include <string.h>
+
+/* Refusals are counted and logged once a second: a flood must not become
+ * a flood of log lines. */
+static void refused(struct kg_worker *w, const struct sockaddr *peer, enum kg_admit why)
+{
+	ev_tstamp now = ev_now(w->loop);
+	w->refused++;
+	if (now - w->refused_logged_at < 1.0)
+		return;
+	char addr[64];
+	kg_net_host_str(peer, addr, sizeof(addr));
+	log_warn("refused %llu connection(s) in %.0f s, the last from %s: %s",
+		 (unsigned long long)w->refused,
+		 w->refused_logged_at > 0 ? now - w->refused_logged_at : 0.0, addr,
+		 kg_admit_reason(why));
+	w->refused = 0;
+	w->refused_logged_at = now;
+}
+
+bool kg_login_admit(struct kg_worker *w, const struct sockaddr *peer)
+{
+	enum kg_admit a = kg_admit_enter(peer);
+	if (a == KG_ADMIT_OK)
+		return true;
+	refused(w, peer, a);
+	return false;
+}
+
+static size_t worker_share(const struct kg_worker *w)
+{
+	size_t n = (size_t)w->gw->nworkers;
+	return ((size_t)w->gw->cfg->max_unauthenticated + n - 1) / n;
+}
+
+struct kg_conn *kg_login_begin(struct kg_conn *c)
+{
+	struct kg_worker *w = c->w;
+	c->logging_in = true;
+	c->counted = true;
+	c->login_prev = w->login_tail;
+	c->login_next = NULL;
+	if (w->login_tail)
+		w->login_tail->login_next = c;
+	else
+		w->login_head = c;
+	w->login_tail = c;
+	w->nlogin++;
+	return w->nlogin > worker_share(w) ? w->login_head : NULL;
+}
+
+static void unlink_login(struct kg_conn *c)
+{
+	struct kg_worker *w = c->w;
+	if (c->login_prev)
+		c->login_prev->login_next = c->login_next;
+	else
+		w->login_head = c->login_next;
+	if (c->login_next)
+		c->login_next->login_prev = c->login_prev;
+	else
+		w->login_tail = c->login_prev;
+	c->login_prev = c->login_next = NULL;
+	c->logging_in = false;
+	w->nlogin--;
+}
+
+void kg_login_end(struct kg_conn *c)
+{
+	if (!c->logging_in)
+		return;
+	unlink_login(c);
+	kg_admit_authenticated((const struct sockaddr *)&c->peer_sa);
+}
+
+void kg_login_leave(struct kg_conn *c)
+{
+	if (!c->counted)
+		return;
+	bool authenticated = !c->logging_in;
+	if (c->logging_in)
+		unlink_login(c);
+	kg_admit_leave((const struct sockaddr *)&c->peer_sa, authenticated);
+	c->counted = false;
+}
