@@ -187,6 +187,8 @@ static int cmd_run(struct kg_config *cfg)
 	kg_router_init(&gw.router, cfg);
 	gw.router.on_new_node = kg_workers_wake;
 	gw.router.on_new_node_ctx = &gw;
+	/* Before any worker runs: later the refresh thread re-resolves. */
+	kg_router_resolve_bootstrap(&gw.router);
 
 	/* Signals are taken by sigwait in this thread only. */
 	sigset_t set;

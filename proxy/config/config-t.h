@@ -24,6 +24,19 @@ struct kg_broker_addr {
 	uint16_t advertised_port;      /* port clients are told */
 };
 
+/* upstream.allowed_hosts (config_hosts.c). */
+enum kg_host_rule_kind {
+	KG_HOST_EXACT,                 /* that host name (any case) */
+	KG_HOST_SUFFIX,                /* a name ending with ".domain" */
+	KG_HOST_SINGLE_LABEL,          /* a name without a dot */
+	KG_HOST_NET                    /* an address in the network */
+};
+struct kg_host_rule {
+	int kind;                      /* enum kg_host_rule_kind */
+	char *name;                    /* EXACT: the host; SUFFIX: ".domain" */
+	struct kg_net_range net;       /* NET */
+};
+
 /* limits.max_connections_per_address_overrides: one network's own cap
  * (a NAT or a known busy client), for all and for unauthenticated
  * connections alike. */
@@ -67,6 +80,11 @@ struct kg_config {
 	uint32_t metadata_refresh_ms;  /* background broker list refresh */
 	uint32_t request_timeout_ms;   /* a broker's answer is due this long
 	                                  after the request's own wait */
+	struct kg_host_rule *allowed_hosts; /* brokers the gateway may connect
+	                                  to; the bootstrap hosts first */
+	size_t nallowed_hosts;         /* count of allowed_hosts[] */
+	bool allowed_hosts_derived;    /* no upstream.allowed_hosts: derived
+	                                  from the bootstrap hosts */
 	struct kg_upstream_tls_cfg upstream_tls; /* upstream.tls */
 
 	/* limits */

@@ -108,7 +108,8 @@ static void load_listen(struct vctx *v, struct kg_config *c, json_t *l)
 static void load_upstream(struct vctx *v, struct kg_config *c, json_t *u)
 {
 	static const char *const keys[] = { "bootstrap_servers", "connect_timeout_ms",
-					    "metadata_refresh_ms", "request_timeout_ms", "tls", NULL };
+					    "metadata_refresh_ms", "request_timeout_ms", "tls",
+					    "allowed_hosts", NULL };
 	const char *jp = "$.upstream";
 	kg_check_keys(v, u, jp, keys);
 	json_t *bs = json_object_get(u, "bootstrap_servers");
@@ -139,6 +140,7 @@ static void load_upstream(struct vctx *v, struct kg_config *c, json_t *u)
 	 * broker must not hold clients until their own timeouts. */
 	c->request_timeout_ms = (uint32_t)kg_get_int(v, u, "request_timeout_ms", jp, 100,
 						  3600000, 30000, 0);
+	kg_config_load_allowed_hosts(v, c, u);
 }
 
 /* acl: required, so that a gateway is never started without deciding who
@@ -233,6 +235,7 @@ void kg_config_free(struct kg_config *c)
 	kg_config_free_tls(c);
 	kg_config_free_auth(c);
 	kg_config_free_limits(c);
+	kg_config_free_allowed_hosts(c);
 	free(c->acl_policy_file);
 	kg_config_free_audit(c);
 	free(c);

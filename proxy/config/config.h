@@ -2,6 +2,9 @@
 #ifndef KG_CONFIG_H
 #define KG_CONFIG_H
 
+#include <stdbool.h>
+#include <sys/socket.h>
+
 #include "config/config-t.h"
 
 /* Loads and validates path. On error returns NULL and writes one message
@@ -9,6 +12,11 @@
 struct kg_config *kg_config_load(const char *path, char *err, size_t errlen);
 void kg_config_free(struct kg_config *c);
 
+/* Whether a broker host (name or address literal, len bytes) is within
+ * upstream.allowed_hosts by name (config_hosts.c). */
+bool kg_config_host_allowed(const struct kg_config *c, const char *host, size_t len);
+/* Whether a resolved address is within one of its networks. */
+bool kg_config_addr_allowed(const struct kg_config *c, const struct sockaddr *sa);
 /* External (advertised) and bound address of broker node_id.
  * Returns -1 when the node has no valid port (out of range). */
 int kg_config_broker_addr(const struct kg_config *c, int32_t node_id,

@@ -37,6 +37,9 @@ void kg_config_free_tls(struct kg_config *c);
 /* listen.auth (config_auth.c). */
 void kg_config_load_auth(struct vctx *v, struct kg_config *c, json_t *listen);
 void kg_config_free_auth(struct kg_config *c);
+/* upstream.allowed_hosts (config_hosts.c); after the bootstrap servers. */
+void kg_config_load_allowed_hosts(struct vctx *v, struct kg_config *c, json_t *upstream);
+void kg_config_free_allowed_hosts(struct kg_config *c);
 /* limits (config_limits.c). */
 void kg_config_load_limits(struct vctx *v, struct kg_config *c, json_t *limits);
 void kg_config_free_limits(struct kg_config *c);

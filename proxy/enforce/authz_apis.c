@@ -163,6 +163,38 @@ static void fetch(struct authz_ctx *x)
 /* Metadata: named topics need DESCRIBE (else 29); auto-creation needs
  * CREATE on the topic or the cluster; an all-topics request is filtered
  * in the response. */
+static bool id_zero(const uint8_t id[16])
+{
+	for (int i = 0; i < 16; i++)
+		if (id[i])
+			return false;
+	return true;
+}
+
+/* A broker answers a Metadata request naming any topic by id for the ids
+ * only (names beside them are ignored): so does the gateway, before it
+ * splits, so that a hidden id is answered 29 alone, as a broker would. */
+static void metadata_ids_only(struct authz_ctx *x, struct kc_value *topics)
+{
+	bool any_id = false;
+	for (int32_t i = 0; i < topics->u.arr.n && !any_id; i++) {
+		struct kc_value *id = kc_at(topics->u.arr.v[i].u.obj, KCF_MetadataRequest_Topics_TopicId);
+		any_id = id && !id_zero(id->u.uuid);
+	}
+	if (!any_id)
+		return;
+	int32_t k = 0;
+	for (int32_t i = 0; i < topics->u.arr.n; i++) {
+		struct kc_value *id = kc_at(topics->u.arr.v[i].u.obj, KCF_MetadataRequest_Topics_TopicId);
+		if (id && !id_zero(id->u.uuid))
+			topics->u.arr.v[k++] = topics->u.arr.v[i];
+	}
+	if (k != topics->u.arr.n) {
+		topics->u.arr.n = k;
+		x->modified = true;
+	}
+}
+
 static void metadata(struct authz_ctx *x)
 {
 	struct kc_value *topics = kc_at(x->req, KCF_MetadataRequest_Topics);
@@ -171,6 +203,7 @@ static void metadata(struct authz_ctx *x)
 		return;
 	}
 	x->out->post |= KG_POST_FILTER;
+	metadata_ids_only(x, topics);
 	if (split(x, KCF_MetadataRequest_Topics, KCF_MetadataRequest_Topics_Name, KG_RES_TOPIC,
 		  KG_OP_DESCRIBE, TOPIC_AUTHZ) < 0) {
 		x->out->verdict = KG_AUTHZ_CLOSE;
@@ -351,6 +384,14 @@ static int16_t delete_topic_item(struct authz_ctx *x, struct kc_value *v)
 	int16_t e;
 	if (x->ver >= 6 && !v->u.obj)
 		return KERR_INVALID_REQUEST;
+	if (x->ver >= 6) {
+		/* A name and an id in one item: refused here, as the broker
+		 * does, never forwarded on the strength of the name alone. */
+		struct kc_value *nm = kc_at(v->u.obj, KCF_DeleteTopicsRequest_Topics_Name);
+		struct kc_value *id = kc_at(v->u.obj, KCF_DeleteTopicsRequest_Topics_TopicId);
+		if (nm && nm->u.b.len > 0 && id && !id_zero(id->u.uuid))
+			return KERR_INVALID_REQUEST;
+	}
 	if (x->ver >= 6)
 		e = authz_topic_name(x, v->u.obj, KCF_DeleteTopicsRequest_Topics_Name, &p, &n);
 	else

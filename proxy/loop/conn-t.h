@@ -47,6 +47,9 @@ enum kg_conn_state {
 	KG_CONN_HANDSHAKE,             /* client TLS handshake in progress */
 	KG_CONN_AUTHENTICATING,        /* SASL exchange with the gateway; no
 	                                  upstream connection yet */
+	KG_CONN_RESOLVING,             /* waiting for the broker's address
+	                                  (resolved off the loop): no upstream
+	                                  socket yet */
 	KG_CONN_CONNECTING,            /* upstream connect in progress */
 	KG_CONN_OPEN,                  /* both sides up */
 	KG_CONN_CLOSED                 /* being torn down */
@@ -99,6 +102,7 @@ struct kg_conn {
 	bool logging_in;               /* on that list: not authenticated */
 	bool counted;                  /* counted by admit.c */
 	ev_tstamp accepted_at;         /* for listen.auth.login_timeout_ms */
+	ev_tstamp connect_started;     /* for upstream.connect_timeout_ms */
 
 	uint64_t bytes_c2u, bytes_u2c; /* traffic counters */
 	uint64_t requests;             /* requests received */

@@ -265,6 +265,7 @@ static int conn_pump(struct kg_conn *c)
 		ev_timer_stop(c->w->loop, &c->timer);
 		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
 		ev_timer_start(c->w->loop, &c->timer);
+		c->connect_started = ev_now(c->w->loop);
 		if (start_connect(c) < 0)
 			return -1;
 	}
@@ -414,6 +415,7 @@ static void begin(struct kg_conn *c)
 	kg_login_end(c);
 	ev_timer_set(&c->timer, cfg->connect_timeout_ms / 1000.0, 0.0);
 	ev_timer_start(c->w->loop, &c->timer);
+	c->connect_started = ev_now(c->w->loop);
 	c->state = KG_CONN_CONNECTING;
 	if (start_connect(c) == 0)
 		conn_pump(c);
@@ -576,6 +578,11 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		kg_conn_close(c, "upstream connect timed out");
 		return;
 	}
+	if (c->state == KG_CONN_RESOLVING) {
+		if (start_connect(c) == 0 && c->state == KG_CONN_CONNECTING)
+			conn_pump(c);
+		return;
+	}
 	if (c->state == KG_CONN_AUTHENTICATING) {
 		char why[96];
 		snprintf(why, sizeof(why), "not authenticated within %u ms (login_timeout_ms)",
@@ -620,29 +627,6 @@ static void on_answer_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	kg_conn_close(c, why);
 }
 
-size_t kg_conn_release_idle(struct kg_conn *c)
-{
-	if (c->state == KG_CONN_CLOSED)
-		return 0;
-	size_t n = kg_sbuf_trim(&c->c_in) + kg_sbuf_trim(&c->u_in) + kg_obuf_trim(&c->to_c) +
-		   kg_obuf_trim(&c->to_u);
-	if (c->state != KG_CONN_HANDSHAKE) {
-		kg_stream_release_buffers(&c->cs);
-		kg_stream_release_buffers(&c->us);
-	}
-	/* Called from the worker's sweep, never inside a frame: the arena
-	 * holds nothing live. */
-	n += c->arena.total;
-	kc_arena_free(&c->arena);
-	if (c->qlen == 0 && c->q) {
-		n += c->qcap * sizeof(*c->q);
-		free(c->q);
-		c->q = NULL;
-		c->qcap = c->qhead = 0;
-	}
-	return n;
-}
-
 /* Connects to the broker this connection stands for, or to the next
  * bootstrap server. Returns -1 (connection closed) when none is left. */
 static int start_connect(struct kg_conn *c)
@@ -657,6 +641,20 @@ static int start_connect(struct kg_conn *c)
 		int rc = c->node_id < 0
 			? kg_router_bootstrap(r, c->attempt, &addr, want)
 			: (c->attempt == 0 ? kg_router_upstream(r, c->node_id, &addr, want) : -1);
+		if (rc == -2) {
+			/* The address is being resolved by the refresh thread:
+			 * look again shortly, within the connect timeout. */
+			if (ev_now(c->w->loop) - c->connect_started >=
+			    c->w->gw->cfg->connect_timeout_ms / 1000.0) {
+				kg_conn_close(c, "broker address not resolved in time");
+				return -1;
+			}
+			c->state = KG_CONN_RESOLVING;
+			ev_timer_stop(c->w->loop, &c->timer);
+			ev_timer_set(&c->timer, 0.02, 0.0);
+			ev_timer_start(c->w->loop, &c->timer);
+			return 0;
+		}
 		if (rc < 0) {
 			kg_conn_close(c, c->node_id < 0 ? "no bootstrap server reachable"
 							: "broker unknown or unreachable");
@@ -675,6 +673,12 @@ static int start_connect(struct kg_conn *c)
 			kg_conn_close(c, "out of memory");
 			return -1;
 		}
+	}
+	if (c->state == KG_CONN_RESOLVING) {
+		/* Resolved while waiting: the connect timeout runs again. */
+		ev_timer_stop(c->w->loop, &c->timer);
+		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
+		ev_timer_start(c->w->loop, &c->timer);
 	}
 	c->us = (struct kg_stream){ .fd = fd };
 	ev_io_init(&c->u_rd, on_upstream_read, fd, EV_READ);

@@ -12,10 +12,6 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		    const struct sockaddr *peer);
 /* The SNI callback for tls.c: routes a connection of the SNI port. */
 int kg_conn_sni(SSL *ssl, const char *name);
-/* Gives back the buffers, decode arena and in-flight ring of a quiet
- * connection (they are taken again on the next byte); returns the bytes
- * released. Not to be called while a frame is being handled. */
-size_t kg_conn_release_idle(struct kg_conn *c);
 /* Closes both sides and frees the pair. */
 void kg_conn_close(struct kg_conn *c, const char *reason);
 

@@ -9,6 +9,9 @@
 #include "audit/audit.h"
 #include "config/config.h"
 #include "loop/conn.h"
+#include "io/sbuf.h"
+#include "io/stream.h"
+#include "kafka/codec.h"
 #include "base/log.h"
 #include "io/net.h"
 #include "route/router.h"
@@ -113,6 +116,32 @@ static void listeners_sync(struct kg_worker *w)
 #define TRIM_CLOSED 512               /* closes and accepts */
 #define QUIET_SECONDS 1.0
 
+/* Gives back the buffers, decode arena, in-flight ring and OpenSSL record
+ * buffers of a quiet connection (taken again on the next byte); returns
+ * the bytes released. Only from the sweep, never inside a frame. */
+static size_t release_idle(struct kg_conn *c)
+{
+	if (c->state == KG_CONN_CLOSED)
+		return 0;
+	size_t n = kg_sbuf_trim(&c->c_in) + kg_sbuf_trim(&c->u_in) + kg_obuf_trim(&c->to_c) +
+		   kg_obuf_trim(&c->to_u);
+	if (c->state != KG_CONN_HANDSHAKE) {
+		kg_stream_release_buffers(&c->cs);
+		kg_stream_release_buffers(&c->us);
+	}
+	/* Called from the worker's sweep, never inside a frame: the arena
+	 * holds nothing live. */
+	n += c->arena.total;
+	kc_arena_free(&c->arena);
+	if (c->qlen == 0 && c->q) {
+		n += c->qcap * sizeof(*c->q);
+		free(c->q);
+		c->q = NULL;
+		c->qcap = c->qhead = 0;
+	}
+	return n;
+}
+
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)revents;
@@ -120,7 +149,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_tstamp now = ev_now(loop);
 	for (struct kg_conn *c = w->conns; c; c = c->next)
 		if (now - c->last_active >= QUIET_SECONDS)
-			w->released += kg_conn_release_idle(c);
+			w->released += release_idle(c);
 	/* A burst of handshakes leaves holes between the connections that
 	 * stay (the handshakes' own buffers): counted like closes. Trimmed
 	 * during a long burst, and once more when it is over. */

@@ -32,6 +32,19 @@ static pthread_cond_t refresh_cond = PTHREAD_COND_INITIALIZER;
 static bool refresh_stopping;
 static bool refresh_running;
 static bool refresh_kicked;            /* a round is wanted now */
+static bool resolve_wanted;            /* a node waits for its address */
+
+/* The router's on_unresolved: wakes the thread to resolve (any thread). */
+static void resolve_kick(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&refresh_lock);
+	if (!resolve_wanted) {
+		resolve_wanted = true;
+		pthread_cond_signal(&refresh_cond);
+	}
+	pthread_mutex_unlock(&refresh_lock);
+}
 
 /* Waits for fd to be ready for events within deadline_ms; 0 ok, -1 not. */
 static int wait_fd(int fd, short events, int timeout_ms)
@@ -208,9 +221,10 @@ static int refresh_from(struct kg_router *r, const struct kg_addr *addr,
 				*port = kc_at(b, KCF_MetadataResponse_Brokers_Port);
 		if (!id || !h || !port || h->u.b.len < 0)
 			continue;
-		kg_router_learn(r, (int32_t)id->u.i, (const char *)h->u.b.p,
-				(size_t)h->u.b.len, (int32_t)port->u.i);
-		seen++;
+		/* Counted when usable: not hidden (allowed hosts, ports). */
+		if (kg_router_learn(r, (int32_t)id->u.i, (const char *)h->u.b.p,
+				    (size_t)h->u.b.len, (int32_t)port->u.i) >= 0)
+			seen++;
 	}
 out:
 	if (seen < 0 && s.ssl)
@@ -224,13 +238,15 @@ int kg_refresh_once(struct kg_router *r)
 {
 	struct kg_addr addr;
 	char host[256];
-	for (unsigned attempt = 0; kg_router_bootstrap(r, attempt, &addr, host) == 0;
-	     attempt++) {
-		int n = refresh_from(r, &addr, host);
-		if (n >= 0)
-			return n;
-	}
-	return -1;
+	int n = -1;
+	/* DNS is looked at here, in this thread, never on a worker's loop:
+	 * the bootstrap names each round, the brokers when they appear. */
+	kg_router_resolve_bootstrap(r);
+	for (unsigned attempt = 0; n < 0 && kg_router_bootstrap(r, attempt, &addr, host) == 0;
+	     attempt++)
+		n = refresh_from(r, &addr, host);
+	kg_router_resolve_pending(r);
+	return n;
 }
 
 static void *refresh_main(void *arg)
@@ -258,9 +274,19 @@ static void *refresh_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		while (!refresh_stopping && !refresh_kicked &&
-		       pthread_cond_timedwait(&refresh_cond, &refresh_lock, &ts) == 0)
-			;
+		for (;;) {
+			while (!refresh_stopping && !refresh_kicked && !resolve_wanted &&
+			       pthread_cond_timedwait(&refresh_cond, &refresh_lock, &ts) == 0)
+				;
+			if (!resolve_wanted || refresh_stopping)
+				break;
+			/* A worker met a broker that needs an address: resolve
+			 * now, then go on waiting for the next round. */
+			resolve_wanted = false;
+			pthread_mutex_unlock(&refresh_lock);
+			kg_router_resolve_pending(r);
+			pthread_mutex_lock(&refresh_lock);
+		}
 		if (refresh_kicked && !refresh_stopping) {
 			/* At most one early round per second. */
 			refresh_kicked = false;
@@ -276,6 +302,8 @@ static void *refresh_main(void *arg)
 int kg_refresh_start(struct kg_router *r)
 {
 	refresh_stopping = false;
+	r->on_unresolved = resolve_kick;
+	r->on_unresolved_ctx = NULL;
 	if (pthread_create(&refresh_thread, NULL, refresh_main, r) != 0)
 		return -1;
 	refresh_running = true;

@@ -19,6 +19,12 @@ struct kg_node {
 	uint16_t port;                 /* upstream port */
 	struct kg_addr addr;           /* resolved upstream address */
 	bool resolved;                 /* addr is valid */
+	bool pending;                  /* to be resolved (off the loop, by the
+	                                  refresh thread) */
+	bool refused;                  /* outside upstream.allowed_hosts:
+	                                  never connected to, hidden */
+	bool name_allowed;             /* allowed by its name (else only if it
+	                                  resolves into an allowed network) */
 	uint16_t bind_port;            /* gateway port standing for this node */
 };
 
@@ -43,8 +49,16 @@ struct kg_router {
 	                                  read without the lock on every
 	                                  request; 0xffffffff: not offered */
 	_Atomic bool apis_known;       /* apis[] was filled by a refresh */
+	struct kg_addr *boot;          /* bootstrap servers' addresses, as
+	                                  last resolved (off the loop) */
+	bool *boot_ok;                 /* boot[i] holds an address */
+	bool boot_resolved;            /* a resolution of them has run */
 	int (*resolve)(const char *host, uint16_t port, struct kg_addr *out,
-		       char *err, size_t errlen); /* kg_net_resolve; tests swap it */
+		       char *err, size_t errlen); /* kg_net_resolve; tests swap it;
+	                                  called off the workers' loops only */
+	void (*on_unresolved)(void *ctx); /* a worker learned a node that needs
+	                                  resolving: wakes the refresh thread */
+	void *on_unresolved_ctx;       /* argument of on_unresolved */
 	void (*on_new_node)(void *ctx);/* tells workers to open listeners */
 	void *on_new_node_ctx;         /* argument of on_new_node */
 };

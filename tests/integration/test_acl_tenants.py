@@ -288,6 +288,17 @@ def test_other_tenant_invisible_and_denied_raw(tenv):
             md = r.request("Metadata", topics=[{"topic_id": tid_b, "name": None}], allow_auto_topic_creation=False)
             got["metadata by id"] = [(t.name, t.error_code) for t in md.topics]
             want["metadata by id"] = [(None, 29)]
+            # a hidden id beside an allowed name: a broker answers for the ids only (the
+            # names are ignored), so the hidden id gets 29 and nothing else is listed
+            md = r.request("Metadata", topics=[{"topic_id": tid_b, "name": None}, {"name": A + "data"}],
+                           allow_auto_topic_creation=False)
+            got["metadata hidden id + allowed name"] = [(t.name, t.error_code) for t in md.topics]
+            want["metadata hidden id + allowed name"] = [(None, 29)]
+            md = r.request("Metadata", topics=[{"topic_id": tid_b, "name": None},
+                                               {"topic_id": _topic_id(A + "data"), "name": None}],
+                           allow_auto_topic_creation=False)
+            got["metadata hidden id + allowed id"] = sorted((t.name or "", t.error_code) for t in md.topics)
+            want["metadata hidden id + allowed id"] = [("", 29), (A + "data", 0)]
         if 75 in r.apis:  # DescribeTopicPartitions (Kafka 3.7+)
             resp = r.request("DescribeTopicPartitions", topics=[{"name": B + "data"}, {"name": A + "data"}],
                              response_partition_limit=100)
@@ -359,6 +370,13 @@ def test_other_tenant_invisible_and_denied_raw(tenv):
                          topic_names=[B + "data"])
         got["DeleteTopics"] = [t.error_code for t in resp.responses]
         want["DeleteTopics"] = [29]
+        if r.version("DeleteTopics") >= 6:
+            # an allowed name with another tenant's id in the same item: refused at the
+            # gateway (INVALID_REQUEST, as a broker answers), not forwarded on the name
+            resp = r.request("DeleteTopics", timeout_ms=5000, topics=[
+                {"name": A + "never-created", "topic_id": _topic_id(B + "data")}], topic_names=[])
+            got["DeleteTopics name + hidden id"] = [t.error_code for t in resp.responses]
+            want["DeleteTopics name + hidden id"] = [42]
         resp = r.request("CreatePartitions", topics=[{"name": B + "data", "count": 5, "assignments": None}],
                          timeout_ms=5000, validate_only=True)
         got["CreatePartitions"] = [t.error_code for t in resp.results]

@@ -1,7 +1,9 @@
 """(g) Robustness of the gateway against bad frames, over raw sockets."""
 
+import re
 import socket
 import struct
+import time
 
 import pytest
 
@@ -242,3 +244,26 @@ def test_broker_configs_hide_addresses_and_listeners_stay(gateway, kafka):
     ok = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
         ConfigEntry("log.cleaner.threads", "1", incremental_operation=AlterConfigOpType.SET)])
     a.incremental_alter_configs([ok], validate_only=True)[ok].result(timeout=30)
+
+
+def test_brokers_outside_allowed_hosts_are_not_used(gateway_factory):
+    """Where the gateway connects is what the brokers advertise; only within
+    upstream.allowed_hosts (the bootstrap hosts always). Bootstrapped by the name localhost,
+    allowed only that name: the brokers' advertised 127.0.0.1 is refused, logged, never
+    connected to; allowing the network lets them in."""
+    from confluent_kafka.admin import AdminClient
+    boot = [f"localhost:{p}" for _, p in kg.BROKER_DIRECT.values()]
+    g = gateway_factory.start("gw-allowed-hosts-name", upstream__bootstrap_servers=boot,
+                              upstream__allowed_hosts=["localhost"])
+    deadline = time.monotonic() + 20
+    while "0 brokers upstream" not in g.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = g.log_path.read_text()
+    assert re.search(r"broker node \d advertises 127\.0\.0\.1:\d+, outside upstream\.allowed_hosts",
+                     log), g.log_tail(20)
+    assert "metadata refresh: 0 brokers upstream" in log, g.log_tail(20)
+    assert "for broker node" not in log, "a listener was opened for a refused broker"
+    g2 = gateway_factory.start("gw-allowed-hosts-net", upstream__bootstrap_servers=boot,
+                               upstream__allowed_hosts=["localhost", "127.0.0.0/8"])
+    md = AdminClient({"bootstrap.servers": g2.bootstrap}).list_topics(timeout=20)
+    assert sorted(md.brokers) == [1, 2, 3], md.brokers

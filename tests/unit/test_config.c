@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "config/config.h"
 #include "base/log.h"
 
@@ -198,6 +200,67 @@ static void test_admission_and_timeouts(void **state)
 		     "\"auth\": {\"login_timeout_ms\": 100, \"failure_delay_ms\": 200}}, "
 		     UPSTREAM_OK "}",
 		     "$.listen.auth.login_timeout_ms: must be more than failure_delay_ms");
+}
+
+/* upstream.allowed_hosts: given, or derived from the bootstrap servers;
+ * the bootstrap hosts always allowed. */
+static void test_allowed_hosts(void **state)
+{
+	(void)state;
+	struct kg_config *c = load_text("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": "
+		"[\"kafka-0.kafka-headless.ns.svc:9092\", \"10.1.2.3:9092\", \"kafka1:9092\"]}, "
+		ACL_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_true(c->allowed_hosts_derived);
+#define OK(h) assert_true(kg_config_host_allowed(c, h, strlen(h)))
+#define NO(h) assert_false(kg_config_host_allowed(c, h, strlen(h)))
+	OK("kafka-0.kafka-headless.ns.svc");
+	OK("KAFKA-2.kafka-headless.ns.svc");        /* siblings, any case */
+	OK("a.b.kafka-headless.ns.svc");
+	NO("kafka-headless.ns.svc.evil.example");
+	NO("evilkafka-headless.ns.svc");            /* a suffix is a whole label */
+	OK("10.1.2.77");                            /* the literal's /24 */
+	NO("10.1.3.1");
+	OK("kafka3");                               /* compose: single labels */
+	NO("2001:db8::1");
+	kg_config_free(c);
+
+	c = load_text("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"lb.example.com:9092\"], "
+		      "\"allowed_hosts\": [\"*.brokers.internal\", \"172.16.0.0/12\", \"b-9.other\"]}, "
+		      ACL_OK "}");
+	if (!c)
+		fail_msg("%s", err);
+	assert_false(c->allowed_hosts_derived);
+	OK("lb.example.com");                       /* bootstrap: always */
+	NO("other.example.com");                    /* not derived when given */
+	OK("b-1.brokers.internal");
+	NO("brokers.internal");
+	OK("172.20.0.5");
+	NO("10.0.0.1");
+	OK("b-9.other");
+	NO("b-8.other");
+	NO("kafka3");
+	struct sockaddr_in in = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "172.31.255.1", &in.sin_addr);
+	assert_true(kg_config_addr_allowed(c, (const struct sockaddr *)&in));
+	inet_pton(AF_INET, "192.168.0.1", &in.sin_addr);
+	assert_false(kg_config_addr_allowed(c, (const struct sockaddr *)&in));
+#undef OK
+#undef NO
+	kg_config_free(c);
+	expect_error("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"b:9092\"], "
+		     "\"allowed_hosts\": [\"*.com\"]}, " ACL_OK "}",
+		     "$.upstream.allowed_hosts[0]: '*.com' is not a host name, \"*.domain\" (with at "
+		     "least two labels) or a network");
+	expect_error("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"b:9092\"], "
+		     "\"allowed_hosts\": [\"10.0.0.1/8\"]}, " ACL_OK "}",
+		     "$.upstream.allowed_hosts[0]: '10.0.0.1/8' has bits set past its prefix length "
+		     "(the network is 10.0.0.0/8)");
+	expect_error("{" LISTEN_OK ", \"upstream\": {\"bootstrap_servers\": [\"b:9092\"], "
+		     "\"allowed_hosts\": []}, " ACL_OK "}",
+		     "$.upstream.allowed_hosts: must be a non-empty array of host names, "
+		     "\"*.domain\" or networks (\"10.0.0.0/8\")");
 }
 
 static void test_defaults_when_optional_keys_absent(void **state)
@@ -724,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_scram_nonce_setting),
 		cmocka_unit_test(test_login_limit_settings),
 		cmocka_unit_test(test_admission_and_timeouts),
+		cmocka_unit_test(test_allowed_hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -283,6 +283,9 @@ static struct rewritten rewrite(int16_t api, int16_t ver, struct kc_obj *built)
 	r.rc = api == 18 ? kg_versions_cap(seen)
 			 : kg_rewrite_response(&router, api, ver, seen, &arena, false);
 	assert_true(r.rc == 0 || r.rc == 1);
+	/* What the refresh thread does for nodes a response taught: resolve
+	 * them, off the loop (learning never resolves). */
+	kg_router_resolve_pending(&router);
 	r.out = encode(seen, api, ver, &r.out_len);
 	r.o = decode(api, ver, r.out, r.out_len);
 	return r;
@@ -476,8 +479,56 @@ static void test_metadata_unresolvable_broker_is_still_rewritten(void **state)
 	assert_str(e, "Host", ADV_HOST);
 	assert_int_equal(get_int(e, "Port"), 19101);
 	struct kg_addr a;
-	assert_int_equal(kg_router_upstream(&router, 1, &a, NULL), -1);
+	/* not resolvable (yet): connections ask again until their connect
+	 * timeout, and the refresh thread tries again */
+	assert_int_equal(kg_router_upstream(&router, 1, &a, NULL), -2);
 	assert_int_equal(ncalls, 1);
+	kg_router_resolve_pending(&router);
+	assert_int_equal(ncalls, 2);
+	assert_int_equal(kg_router_upstream(&router, 1, &a, NULL), -2);
+}
+
+/* A worker that learns a broker never waits on DNS: the name is resolved
+ * later, by whoever calls kg_router_resolve_pending (the refresh thread). */
+static void test_learning_never_resolves(void **state)
+{
+	(void)state;
+	assert_int_equal(kg_router_learn(&router, 7, "broker-7.internal", 17, 29097), 1);
+	assert_int_equal(ncalls, 0);
+	struct kg_addr a;
+	assert_int_equal(kg_router_upstream(&router, 7, &a, NULL), -2);
+	assert_int_equal(ncalls, 0);
+	assert_int_equal(kg_router_resolve_pending(&router), 1);
+	assert_int_equal(ncalls, 1);
+	assert_int_equal(kg_router_upstream(&router, 7, &a, NULL), 0);
+	/* the same address again: nothing to do */
+	assert_int_equal(kg_router_learn(&router, 7, "broker-7.internal", 17, 29097), 0);
+	assert_int_equal(kg_router_resolve_pending(&router), 0);
+	assert_int_equal(ncalls, 1);
+}
+
+/* Brokers advertise where the gateway connects: only within
+ * upstream.allowed_hosts (here derived from the bootstrap server
+ * broker-1.internal: *.internal). Another host is hidden and never
+ * resolved or connected to. */
+static void test_broker_outside_allowed_hosts_is_hidden(void **state)
+{
+	(void)state;
+	const int32_t ids[] = { 1, 2 };
+	static const char evil[] = "kafka.attacker.example";
+	struct kc_obj *o = resp_new(API_METADATA, 12);
+	struct kc_value *b = endpoints(o, "Brokers", "NodeId", 12, ids, 2);
+	assert_int_equal(kc_set_string(&arena, field(elem(b, 1), "Host"), evil,
+				       sizeof(evil) - 1), KC_OK);
+	struct rewritten r = rewrite(API_METADATA, 12, o);
+	assert_false(contains(r.out, r.out_len, "attacker"));
+	const int32_t want[] = { 1 };
+	assert_endpoints(field(r.o, "Brokers"), "NodeId", want, 1);
+	struct kg_addr a;
+	assert_int_equal(kg_router_upstream(&router, 2, &a, NULL), -1);
+	for (int i = 0; i < ncalls && i < 256; i++)
+		if (strstr(calls[i].host, "attacker"))
+			fail_msg("the refused host was resolved");
 }
 
 static void test_metadata_no_brokers(void **state)
@@ -893,6 +944,8 @@ int main(void)
 		T(test_metadata_hides_brokers_with_unusable_addresses),
 		T(test_metadata_hides_host_with_embedded_nul),
 		T(test_metadata_unresolvable_broker_is_still_rewritten),
+		T(test_learning_never_resolves),
+		T(test_broker_outside_allowed_hosts_is_hidden),
 		T(test_metadata_no_brokers),
 		T(test_find_coordinator_v0),
 		T(test_find_coordinator_v3),
