@@ -10,6 +10,7 @@
 #include "kafka/codec-t.h"
 
 struct kg_acl_subject;
+struct kg_group_regex;
 struct kg_audit_conn;
 
 /* What authorization keeps per connection. The connection fills the
@@ -24,6 +25,9 @@ struct kg_authz_conn {
 	uint64_t gen;                  /* policy generation subject was built from */
 	void *recs;                    /* decisions awaiting kg_authz_commit
 	                                  (in the frame's arena) */
+	struct kg_group_regex *regex;  /* a KIP-848 regex subscription the
+	                                  gateway resolves (group_regex.c), or
+	                                  NULL */
 };
 
 enum kg_authz_verdict {
@@ -40,7 +44,9 @@ enum kg_authz_post {
 	KG_POST_AUTOCREATE = 2,        /* Metadata: auto-creation was turned
 	                                  off for topics without CREATE: their
 	                                  UNKNOWN_TOPIC_OR_PARTITION becomes 29 */
-	KG_POST_ALL_TOPICS = 4         /* the request asked for all topics */
+	KG_POST_ALL_TOPICS = 4,        /* the request asked for all topics */
+	KG_POST_BY_ID = 8              /* Metadata: the topics were asked for
+	                                  by id */
 };
 
 struct kg_authz_out {

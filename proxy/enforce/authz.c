@@ -1,6 +1,7 @@
 /* authz.c - the entry points of authorization (authz.h): decide a request
  * (authz_apis.c says what each API needs), record the decisions, fix the
  * broker's response (authz_resp.c) and merge the denied items back in. */
+#include "enforce/group_regex.h"
 #include "enforce/authz.h"
 #include "acl/policy.h"
 #include "enforce/authz_apis.h"
@@ -12,6 +13,7 @@
 
 void kg_authz_release(struct kg_authz_conn *z)
 {
+	kg_group_regex_free(z);
 	kg_acl_subject_free(z->subject);
 	z->subject = NULL;
 	z->gen = 0;
@@ -49,7 +51,7 @@ int kg_authz_response(struct kg_authz_conn *z, struct kc_arena *a, int16_t api_k
 		      struct kc_obj *resp)
 {
 	/* Fixes first: they must not hide the merged denial entries. */
-	int rc = authz_resp_fix(z, a, api_key, post, resp);
+	int rc = authz_resp_fix(z, a, api_key, version, post, resp);
 	if (rc < 0)
 		return -1;
 	if (merge) {

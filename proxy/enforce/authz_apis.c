@@ -11,6 +11,7 @@
 #include "enforce/authz_apis.h"
 #include "acl/policy.h"
 #include "enforce/authz_core.h"
+#include "enforce/group_regex.h"
 #include "kafka/addr_configs.h"
 #include "kafka/codec.h"
 #include "kafka/constants.h"
@@ -183,6 +184,7 @@ static void metadata_ids_only(struct authz_ctx *x, struct kc_value *topics)
 	}
 	if (!any_id)
 		return;
+	x->out->post |= KG_POST_BY_ID;
 	int32_t k = 0;
 	for (int32_t i = 0; i < topics->u.arr.n; i++) {
 		struct kc_value *id = kc_at(topics->u.arr.v[i].u.obj, KCF_MetadataRequest_Topics_TopicId);
@@ -334,6 +336,42 @@ static bool alters_addresses(struct kc_obj *resource)
 			return true;
 	}
 	return false;
+}
+
+static bool super_user(struct authz_ctx *x)
+{
+	struct kg_acl_subject *s = authz_subject(x->z);
+	struct kg_acl_why why;
+	return s && kg_acl_decide(s, KG_RES_TOPIC, "", 0, KG_OP_DESCRIBE, &why) &&
+	       why.reason == KG_ACL_SUPER_USER;
+}
+
+/* ConsumerGroupHeartbeat (KIP-848), as a 4.x broker: group READ, then
+ * every subscribed topic name DESCRIBE, else 29 and nothing more. A regex
+ * would be resolved by the brokers' group coordinator as the gateway's
+ * own upstream identity, which may see every topic: the gateway resolves
+ * it for the principal instead and sends the names (group_regex.c); a
+ * super user's regex, which may see everything anyway, goes as it is. */
+static void consumer_group_heartbeat(struct authz_ctx *x)
+{
+	if (!whole(x, KCF_ConsumerGroupHeartbeatRequest_GroupId, KG_RES_GROUP, KG_OP_READ,
+		   GROUP_AUTHZ))
+		return;
+	struct kc_value *names = kc_at(x->req, KCF_ConsumerGroupHeartbeatRequest_SubscribedTopicNames);
+	for (int32_t i = 0; names && i < names->u.arr.n; i++) {
+		const char *p;
+		size_t n;
+		if (!authz_str(&names->u.arr.v[i], &p, &n) ||
+		    !authz_check(x, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE)) {
+			authz_deny_all(x, TOPIC_AUTHZ);
+			return;
+		}
+	}
+	if (super_user(x))
+		return;
+	int16_t err = kg_group_regex_heartbeat(x);
+	if (err)
+		authz_deny_all(x, err);
 }
 
 /* Describe/Alter/IncrementalAlterConfigs: the resource type decides;
@@ -490,8 +528,7 @@ void authz_apis_decide(struct authz_ctx *x)
 		whole(x, KCF_SyncGroupRequest_GroupId, KG_RES_GROUP, KG_OP_READ, GROUP_AUTHZ);
 		return;
 	case KC_API_CONSUMER_GROUP_HEARTBEAT:
-		whole(x, KCF_ConsumerGroupHeartbeatRequest_GroupId, KG_RES_GROUP, KG_OP_READ,
-		      GROUP_AUTHZ);
+		consumer_group_heartbeat(x);
 		return;
 	case KC_API_DESCRIBE_GROUPS:
 		x->out->post |= KG_POST_FILTER;

@@ -114,11 +114,45 @@ static void learn_ids(struct kc_obj *resp, enum kc_field_handle topics)
 	}
 }
 
+/* A topic asked for by name or id that the principal may not describe:
+ * the request side answers it with 29 itself, so the broker only sees it
+ * when a reload took DESCRIBE away while the request was in flight. The
+ * answer is then the broker's for a denied topic: 29, no partitions, and
+ * the zero id (asked by name) or no name (asked by id, v10+). Topics of
+ * an all-topics answer are dropped instead. */
+static void metadata_mask(struct kc_obj *o, bool by_id)
+{
+	struct kc_value *v;
+	if ((v = kc_at(o, KCF_MetadataResponse_Topics_ErrorCode)))
+		v->u.i = KERR_TOPIC_AUTHORIZATION_FAILED;
+	if ((v = kc_at(o, KCF_MetadataResponse_Topics_Partitions)) && v->u.arr.n > 0)
+		v->u.arr.n = 0;
+	if ((v = kc_at(o, KCF_MetadataResponse_Topics_IsInternal)))
+		v->u.i = 0;
+	if ((v = kc_at(o, KCF_MetadataResponse_Topics_TopicAuthorizedOperations)))
+		v->u.i = OPS_NOT_REQUESTED;   /* a denied topic's, as the broker's */
+	if (by_id) {
+		if ((v = kc_at(o, KCF_MetadataResponse_Topics_Name)) && v->present)
+			v->u.b.len = -1;
+	} else if ((v = kc_at(o, KCF_MetadataResponse_Topics_TopicId))) {
+		memset(v->u.uuid, 0, sizeof v->u.uuid);
+	}
+}
+
 static int metadata(struct kg_authz_conn *z, uint8_t post, struct kc_obj *resp)
 {
 	learn_ids(resp, KCF_MetadataResponse_Topics);
-	int changed = filter(z, resp, KCF_MetadataResponse_Topics, topic_describable);
+	int changed = 0;
 	struct kc_value *t = kc_at(resp, KCF_MetadataResponse_Topics);
+	if (post & KG_POST_ALL_TOPICS) {
+		changed = filter(z, resp, KCF_MetadataResponse_Topics, topic_describable);
+	} else {
+		for (int32_t i = 0; t && i < t->u.arr.n; i++)
+			if (!topic_describable(z, t->u.arr.v[i].u.obj)) {
+				metadata_mask(t->u.arr.v[i].u.obj, post & KG_POST_BY_ID);
+				changed = 1;
+			}
+	}
 	for (int32_t i = 0; t && i < t->u.arr.n; i++) {
 		struct kc_obj *o = t->u.arr.v[i].u.obj;
 		struct kc_value *e = kc_at(o, KCF_MetadataResponse_Topics_ErrorCode);
@@ -283,7 +317,67 @@ static int describe_topic_partitions(struct kg_authz_conn *z, struct kc_arena *a
 	return changed;
 }
 
-int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, uint8_t post,
+/* Whether every topic of a member's assignment is describable. */
+static bool assignment_describable(struct kg_authz_conn *z, struct kc_value *assignment,
+				   enum kc_field_handle tps, enum kc_field_handle name)
+{
+	struct kc_value *t = assignment ? kc_at(assignment->u.obj, tps) : NULL;
+	for (int32_t i = 0; t && i < t->u.arr.n; i++) {
+		const char *p;
+		size_t n;
+		if (!authz_field_str(t->u.arr.v[i].u.obj, name, &p, &n) ||
+		    !authz_check_quiet(z, KG_RES_TOPIC, p, n, KG_OP_DESCRIBE))
+			return false;
+	}
+	return true;
+}
+
+/* ConsumerGroupDescribe, as a 4.x broker: a group whose members hold (or
+ * are to get) a topic the principal may not describe is answered 29 with
+ * no members, so no hidden topic name or id is shown. */
+static int consumer_group_describe(struct kg_authz_conn *z, struct kc_arena *a, int16_t ver,
+				   struct kc_obj *resp)
+{
+	static const char msg[] = "The group has described topic(s) that the client is not "
+				  "authorized to describe.";
+	struct kc_value *gs = kc_at(resp, KCF_ConsumerGroupDescribeResponse_Groups);
+	int changed = 0;
+	for (int32_t i = 0; gs && i < gs->u.arr.n; i++) {
+		struct kc_obj *g = gs->u.arr.v[i].u.obj;
+		struct kc_value *ms = kc_at(g, KCF_ConsumerGroupDescribeResponse_Groups_Members);
+		bool ok = true;
+		for (int32_t j = 0; ms && ok && j < ms->u.arr.n; j++) {
+			struct kc_obj *m = ms->u.arr.v[j].u.obj;
+			ok = assignment_describable(z,
+				kc_at(m, KCF_ConsumerGroupDescribeResponse_Groups_Members_Assignment),
+				KCF_ConsumerGroupDescribeResponse_Groups_Members_Assignment_TopicPartitions,
+				KCF_ConsumerGroupDescribeResponse_Groups_Members_Assignment_TopicPartitions_TopicName) &&
+			     assignment_describable(z,
+				kc_at(m, KCF_ConsumerGroupDescribeResponse_Groups_Members_TargetAssignment),
+				KCF_ConsumerGroupDescribeResponse_Groups_Members_TargetAssignment_TopicPartitions,
+				KCF_ConsumerGroupDescribeResponse_Groups_Members_TargetAssignment_TopicPartitions_TopicName);
+		}
+		if (ok)
+			continue;
+		/* A fresh entry: the group's id, the error, nothing else. */
+		struct kc_value *id = kc_at(g, KCF_ConsumerGroupDescribeResponse_Groups_GroupId);
+		struct kc_obj *e = kc_obj_new(g->st, ver, a);
+		struct kc_value *eid = kc_at(e, KCF_ConsumerGroupDescribeResponse_Groups_GroupId);
+		struct kc_value *err = kc_at(e, KCF_ConsumerGroupDescribeResponse_Groups_ErrorCode);
+		struct kc_value *em = kc_at(e, KCF_ConsumerGroupDescribeResponse_Groups_ErrorMessage);
+		if (!e || !id || !eid || !err || !em ||
+		    kc_set_string(a, eid, (const char *)id->u.b.p, (size_t)id->u.b.len) < 0 ||
+		    kc_set_string(a, em, msg, sizeof(msg) - 1) < 0)
+			return -1;
+		err->u.i = KERR_TOPIC_AUTHORIZATION_FAILED;
+		gs->u.arr.v[i].u.obj = e;
+		changed = 1;
+	}
+	return changed;
+}
+
+int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, int16_t ver,
+		   uint8_t post,
 		   struct kc_obj *resp)
 {
 	switch (key) {
@@ -298,7 +392,8 @@ int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, uin
 				  KCF_DescribeGroupsResponse_Groups_AuthorizedOperations,
 				  KCF_DescribeGroupsResponse_Groups_GroupId);
 	case KC_API_CONSUMER_GROUP_DESCRIBE:
-		return groups_ops(z, resp, KCF_ConsumerGroupDescribeResponse_Groups,
+		return consumer_group_describe(z, a, ver, resp) |
+		       groups_ops(z, resp, KCF_ConsumerGroupDescribeResponse_Groups,
 				  KCF_ConsumerGroupDescribeResponse_Groups_AuthorizedOperations,
 				  KCF_ConsumerGroupDescribeResponse_Groups_GroupId);
 	case KC_API_LIST_GROUPS:

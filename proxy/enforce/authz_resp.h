@@ -8,7 +8,8 @@
 #include "enforce/authz-t.h"
 
 /* Applies the post fixes of an API's response. 1 changed, 0, -1. */
-int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, uint8_t post,
+int authz_resp_fix(struct kg_authz_conn *z, struct kc_arena *a, int16_t key, int16_t ver,
+		   uint8_t post,
 		   struct kc_obj *resp);
 
 #endif

@@ -135,3 +135,12 @@ int kg_topics_next_name(const char *after, size_t alen, kg_topics_keep_fn keep, 
 	pthread_rwlock_unlock(&topics_lock);
 	return best;
 }
+
+void kg_topics_each(kg_topics_keep_fn fn, void *ctx)
+{
+	pthread_rwlock_rdlock(&topics_lock);
+	for (size_t i = 0; i < cap; i++)
+		if (!id_zero(slots[i].id))
+			fn(ctx, slots[i].name, slots[i].len);
+	pthread_rwlock_unlock(&topics_lock);
+}

@@ -21,6 +21,9 @@ int kg_topics_name(const uint8_t id[16], char *buf, size_t cap);
 typedef bool (*kg_topics_keep_fn)(void *ctx, const char *name, size_t len);
 int kg_topics_next_name(const char *after, size_t alen, kg_topics_keep_fn keep, void *ctx,
 			char *out, size_t outcap);
+/* Calls fn for every known topic name (under the map's read lock: fn must
+ * not call back into it). Thread safe. */
+void kg_topics_each(kg_topics_keep_fn fn, void *ctx);
 /* Forgets everything (tests, shutdown). */
 void kg_topics_clear(void);
 

@@ -71,7 +71,8 @@ def drivers():
         if not libs.is_dir():
             kg.run([str(kg.BED), "fetch", v], timeout=600)
         kg.run(["javac", "-nowarn", "-cp", f"{libs}/*", "-d", str(d),
-                str(COMPAT / "java" / "KgCell.java")], timeout=180)
+                str(COMPAT / "java" / "KgCell.java"), str(COMPAT / "java" / "KgSteps.java")],
+               timeout=180)
         built[f"java-{v}"] = (libs, d)
     if shutil.which("go"):
         kg.run(["go", "build", "-o", str(OUT / "kgcell-go"), "."], timeout=600,

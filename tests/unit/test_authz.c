@@ -125,8 +125,22 @@ static const char *str(struct kc_obj *o, const char *name)
 	struct kc_value *v = field(o, name);
 	if (v->u.b.len < 0)
 		return "<null>";
-	memcpy(buf, v->u.b.p, (size_t)v->u.b.len);
+	if (v->u.b.len > 0)
+		memcpy(buf, v->u.b.p, (size_t)v->u.b.len);
 	buf[v->u.b.len] = '\0';
+	return buf;
+}
+
+/* Element i of the string array `name`. */
+static const char *str_at(struct kc_obj *o, const char *name, int32_t i)
+{
+	static char buf[256];
+	struct kc_value *v = field(o, name);
+	assert_true(i < v->u.arr.n);
+	struct kc_value *e = &v->u.arr.v[i];
+	if (e->u.b.len > 0)
+		memcpy(buf, e->u.b.p, (size_t)e->u.b.len);
+	buf[e->u.b.len] = '\0';
 	return buf;
 }
 
@@ -325,6 +339,70 @@ static void test_metadata_all_topics_filtered(void **state)
 	char buf[256];
 	assert_int_equal(kg_topics_name(id, buf, sizeof(buf)), 8);
 	assert_string_equal(buf, "secret-x");
+}
+
+/* A reload takes DESCRIBE on "ok-b" away while a named Metadata is in
+ * flight: the broker's answer for it becomes the broker's for a denied
+ * topic (29, no partitions, zero id), it is not dropped. Asked by id, the
+ * name goes instead of the id. */
+static void test_metadata_named_policy_changed_in_flight(void **state)
+{
+	(void)state;
+	for (int by_id = 0; by_id < 2; by_id++) {
+		char err[512];
+		struct kg_policy *p = kg_policy_parse(POLICY, "test", err, sizeof(err));
+		assert_non_null(p);
+		kg_current_policy_swap(p);
+		uint8_t id_a[16] = { 1 }, id_b[16] = { 2 };
+		kg_topics_learn(id_a, "ok-a", 4);
+		kg_topics_learn(id_b, "ok-b", 4);
+		struct kc_obj *r = req_new(3, 12);
+		field(r, "Topics")->u.arr.n = 0;
+		struct kc_obj *ta_ = add(r, 12, "Topics", NULL), *tb_ = add(r, 12, "Topics", NULL);
+		if (by_id) {
+			memcpy(field(ta_, "TopicId")->u.uuid, id_a, 16);
+			memcpy(field(tb_, "TopicId")->u.uuid, id_b, 16);
+		} else {
+			set_str(ta_, "Name", "ok-a");
+			set_str(tb_, "Name", "ok-b");
+		}
+		struct kg_authz_out o = decide(3, 12, r);
+		assert_int_not_equal(o.verdict, KG_AUTHZ_LOCAL);
+		assert_int_equal(count(r, "Topics"), 2);
+
+		p = kg_policy_parse("{\"roles\": [{\"name\": \"app\", \"members\": [\"User:alice\"],"
+				    " \"rules\": [{\"effect\": \"allow\", \"resource\": \"topic\","
+				    " \"name\": \"ok-a\", \"operations\": [\"ALL\"]}]}]}",
+				    "test", err, sizeof(err));
+		assert_non_null(p);
+		kg_current_policy_swap(p);
+
+		struct kc_obj *resp = kc_obj_new(kc_api_find(3)->response->body, 12, &ta);
+		const char *names[] = { "ok-a", "ok-b" };
+		for (int i = 0; i < 2; i++) {
+			struct kc_obj *t = add(resp, 12, "Topics", NULL);
+			set_str(t, "Name", names[i]);
+			memcpy(field(t, "TopicId")->u.uuid, i ? id_b : id_a, 16);
+			add(t, 12, "Partitions", NULL);
+		}
+		assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 3, 12, o.post, NULL, 0,
+						   resp), 1);
+		assert_int_equal(count(resp, "Topics"), 2);
+		struct kc_obj *a = item(resp, "Topics", 0), *b = item(resp, "Topics", 1);
+		assert_int_equal(num(a, "ErrorCode"), 0);
+		assert_int_equal(count(a, "Partitions"), 1);
+		assert_int_equal(num(b, "ErrorCode"), 29);
+		assert_int_equal(count(b, "Partitions"), 0);
+		uint8_t zero[16] = { 0 };
+		if (by_id) {
+			assert_int_equal(field(b, "Name")->u.b.len, -1);
+			assert_memory_equal(field(b, "TopicId")->u.uuid, id_b, 16);
+		} else {
+			assert_string_equal(str(b, "Name"), "ok-b");
+			assert_memory_equal(field(b, "TopicId")->u.uuid, zero, 16);
+		}
+		kg_authz_release(&conn.authz);
+	}
 }
 
 static void test_metadata_autocreate_denied_becomes_29(void **state)
@@ -620,6 +698,115 @@ static void test_describe_topic_partitions_cursor(void **state)
 	assert_null(field(back, "NextCursor")->u.obj);
 }
 
+/* ConsumerGroupHeartbeat (KIP-848) as a 4.x broker: group READ, then
+ * every subscribed name DESCRIBE, else 29; a regex only from a super user
+ * (the brokers would resolve it as the gateway's identity). */
+static void test_consumer_group_heartbeat(void **state)
+{
+	(void)state;
+	struct kc_obj *r = req_new(68, 0);
+	set_str(r, "GroupId", "g-1");
+	add(r, 0, "SubscribedTopicNames", "ok-a");
+	assert_int_equal(decide(68, 0, r).verdict, KG_AUTHZ_FORWARD);
+	add(r, 0, "SubscribedTopicNames", "hidden");
+	struct kg_authz_out o = decide(68, 0, r);
+	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
+	assert_int_equal(num(o.local, "ErrorCode"), 29);
+	/* the group first: 30 */
+	r = req_new(68, 0);
+	set_str(r, "GroupId", "other");
+	add(r, 0, "SubscribedTopicNames", "ok-a");
+	assert_int_equal(num(decide(68, 0, r).local, "ErrorCode"), 30);
+	/* a regex (v1+): resolved at the gateway for alice, to the names she
+	 * may describe (full match); forwarded as it is for a super user */
+	const char *known[] = { "ok-a", "ok-b", "ok-secret", "other", "xok-c" };
+	for (int i = 0; i < 5; i++) {
+		uint8_t id[16] = { 68, (uint8_t)i };
+		kg_topics_learn(id, known[i], strlen(known[i]));
+	}
+	r = req_new(68, 1);
+	set_str(r, "GroupId", "g-1");
+	set_str(r, "MemberId", "m-1");
+	set_str(r, "SubscribedTopicRegex", "ok-.*");
+	o = decide(68, 1, r);
+	assert_int_equal(o.verdict, KG_AUTHZ_REWRITE);
+	assert_int_equal(field(r, "SubscribedTopicRegex")->u.b.len, -1);
+	assert_int_equal(count(r, "SubscribedTopicNames"), 2);
+	assert_string_equal(str_at(r, "SubscribedTopicNames", 0), "ok-a");
+	assert_string_equal(str_at(r, "SubscribedTopicNames", 1), "ok-b");
+	/* the next heartbeats (no subscription): unchanged, forwarded */
+	r = req_new(68, 1);
+	set_str(r, "GroupId", "g-1");
+	set_str(r, "MemberId", "m-1");
+	field(r, "SubscribedTopicNames")->u.arr.n = -1;
+	assert_int_equal(decide(68, 1, r).verdict, KG_AUTHZ_FORWARD);
+	/* a new matching topic: the next heartbeat carries the new names */
+	uint8_t nid[16] = { 68, 9 };
+	kg_topics_learn(nid, "ok-new", 6);
+	assert_int_equal(decide(68, 1, r).verdict, KG_AUTHZ_REWRITE);
+	assert_int_equal(count(r, "SubscribedTopicNames"), 3);
+	assert_string_equal(str_at(r, "SubscribedTopicNames", 1), "ok-b");
+	assert_string_equal(str_at(r, "SubscribedTopicNames", 2), "ok-new");
+	/* a regex that does not compile: 128 */
+	r = req_new(68, 1);
+	set_str(r, "GroupId", "g-1");
+	set_str(r, "SubscribedTopicRegex", "ok-(");
+	o = decide(68, 1, r);
+	assert_int_equal(o.verdict, KG_AUTHZ_LOCAL);
+	assert_int_equal(num(o.local, "ErrorCode"), 128);
+	/* a super user's regex goes as it is */
+	kg_authz_release(&conn.authz);
+	strcpy(principal_buf, "User:admin");
+	r = req_new(68, 1);
+	set_str(r, "GroupId", "g-1");
+	set_str(r, "SubscribedTopicRegex", "ok-.*");
+	assert_int_equal(decide(68, 1, r).verdict, KG_AUTHZ_FORWARD);
+	kg_authz_release(&conn.authz);
+	strcpy(principal_buf, "User:alice");
+	/* a later heartbeat without a subscription (null) is only the group's */
+	r = req_new(68, 0);
+	set_str(r, "GroupId", "g-1");
+	assert_int_equal(decide(68, 0, r).verdict, KG_AUTHZ_FORWARD);
+}
+
+/* ConsumerGroupDescribe answers: a group whose members hold or are to get
+ * a hidden topic is 29 with no members (4.x broker); others untouched. */
+static void test_consumer_group_describe_hides_topics(void **state)
+{
+	(void)state;
+	struct kc_obj *resp = kc_obj_new(kc_api_find(69)->response->body, 0, &ta);
+	struct kc_obj *g1 = add(resp, 0, "Groups", NULL);
+	set_str(g1, "GroupId", "g-open");
+	set_str(g1, "GroupState", "Stable");
+	struct kc_obj *m = add(g1, 0, "Members", NULL);
+	set_str(m, "MemberId", "m1");
+	struct kc_value *as = field(m, "Assignment");
+	const struct kc_field *af = &m->st->fields[kc_field_index(m->st, "Assignment")];
+	as->u.obj = kc_obj_new(af->sub, 0, &ta);
+	set_str(add(as->u.obj, 0, "TopicPartitions", NULL), "TopicName", "ok-a");
+	struct kc_obj *g2 = add(resp, 0, "Groups", NULL);
+	set_str(g2, "GroupId", "g-mixed");
+	set_str(g2, "GroupState", "Stable");
+	field(g2, "GroupEpoch")->u.i = 5;
+	m = add(g2, 0, "Members", NULL);
+	set_str(m, "MemberId", "m2");
+	struct kc_value *ta2 = field(m, "TargetAssignment");
+	ta2->u.obj = kc_obj_new(af->sub, 0, &ta);
+	set_str(add(ta2->u.obj, 0, "TopicPartitions", NULL), "TopicName", "hidden");
+	assert_int_equal(kg_authz_response(&conn.authz, &conn.arena, 69, 0, KG_POST_FILTER, NULL,
+					   0, resp), 1);
+	struct kc_obj *a = item(resp, "Groups", 0), *b = item(resp, "Groups", 1);
+	assert_int_equal(num(a, "ErrorCode"), 0);
+	assert_int_equal(count(a, "Members"), 1);
+	assert_string_equal(str(b, "GroupId"), "g-mixed");
+	assert_int_equal(num(b, "ErrorCode"), 29);
+	assert_int_equal(count(b, "Members"), 0);
+	assert_int_equal(num(b, "GroupEpoch"), 0);
+	assert_string_equal(str(b, "GroupState"), "");
+	assert_string_equal(str(b, "ErrorMessage"), "The group has described topic(s) that the "
+			    "client is not authorized to describe.");
+}
+
 static void test_cluster_apis(void **state)
 {
 	(void)state;
@@ -667,6 +854,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_all_topics_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_named_policy_changed_in_flight, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_autocreate_denied_becomes_29, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_merge_into_response, setup, teardown),
@@ -680,6 +869,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_groups_filtered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offset_fetch_v10_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_describe_topic_partitions_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consumer_group_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consumer_group_describe_hides_topics, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_apis, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_applies_at_once, setup, teardown),
 	};

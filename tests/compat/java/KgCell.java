@@ -6,8 +6,6 @@
 //   java -cp <kafka libs>/*:<dir> KgCell --props client.properties --bootstrap H:P
 //        --topic T --group G --txn ID --records N --bad-props bad.properties
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.*;
 import java.util.concurrent.TimeUnit;
@@ -20,24 +18,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
-public class KgCell {
-    static Map<String, String> opt = new HashMap<>();
-    static boolean allOk = true;
-
-    static void step(String name, boolean ok, String detail) {
-        allOk &= ok;
-        System.out.println("{\"step\":\"" + name + "\",\"ok\":" + ok + ",\"detail\":\"" +
-                detail.replace("\\", "\\\\").replace("\"", "'").replace("\n", " ") + "\"}");
-        System.out.flush();
-    }
-
-    static Properties base(String propsFile) throws Exception {
-        Properties p = new Properties();
-        try (var in = Files.newInputStream(Paths.get(propsFile))) { p.load(in); }
-        p.put("bootstrap.servers", opt.get("bootstrap"));
-        return p;
-    }
-
+public class KgCell extends KgSteps {
     static byte[] key(int i) { return String.format("k%05d", i).getBytes(StandardCharsets.UTF_8); }
 
     static byte[] value(int i) {
@@ -47,10 +28,10 @@ public class KgCell {
     }
 
     public static void main(String[] args) throws Exception {
-        for (int i = 0; i + 1 < args.length; i += 2) opt.put(args[i].substring(2), args[i + 1]);
+        parse(args);
         String topic = opt.get("topic"), group = opt.get("group");
         int n = Integer.parseInt(opt.getOrDefault("records", "500"));
-        Properties base = base(opt.get("props"));
+        Properties base = props(opt.get("props"));
         try (Admin admin = Admin.create(base)) {
             // metadata: the brokers a client is told about
             Collection<Node> nodes = admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
@@ -137,7 +118,7 @@ public class KgCell {
         // a wrong password: an authentication error, promptly
         if (opt.containsKey("bad-props")) {
             long t0 = System.currentTimeMillis();
-            Properties bad = base(opt.get("bad-props"));
+            Properties bad = props(opt.get("bad-props"));
             bad.put("request.timeout.ms", "15000");
             bad.put("default.api.timeout.ms", "20000");
             try (Admin a = Admin.create(bad)) {
