@@ -3,7 +3,8 @@
 #   make            build build/kafka-gateway
 #   make run        fresh machine -> local 3-broker Kafka + gateway in front
 #   make test       everything CI runs: regen and layer checks, unit
-#                   (+ASan/UBSan), fuzz, integration (with the CI cells of the
+#                   (+ASan/UBSan), fuzz, deploy/ validation (make
+#                   deploy-check), integration (with the CI cells of the
 #                   compatibility matrix) against Kafka 3.6.2 with ZooKeeper,
 #                   3.6.2 KRaft and 4.3.1
 #   make compat     every cell of the compatibility matrix on every bed
@@ -22,7 +23,7 @@ KG_CFLAGS = -std=c11 -Wall -Wextra -Werror -pthread
 # Includes name their folder: "kafka/codec.h" (under proxy/), "auth/sasl.h".
 KG_CPPFLAGS = -Iproxy -I.
 DEPFLAGS = -MMD -MP
-LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -lsasl2 -pthread
+LDLIBS   += -lev -ljansson -lssl -lcrypto -lpcre2-8 -lsasl2 -lmicrohttpd -pthread
 PYTHON   ?= python3
 # Test bed generations: X.Y.Z-zk is Kafka X.Y.Z with ZooKeeper (kafka-bed.sh).
 KAFKA_VERSIONS ?= 3.6.2-zk 3.6.2 4.3.1
@@ -35,7 +36,7 @@ FUZZ_SECONDS ?= 30
 
 # One folder per concern (README "Layout").
 SRC_DIRS = proxy/base proxy/kafka proxy/io proxy/loop proxy/route proxy/enforce \
-           proxy/config proxy/cli auth acl audit
+           proxy/config proxy/ops proxy/cli auth acl audit
 MAIN_SRC = proxy/cli/main.c
 LIB_SRC  = $(filter-out $(MAIN_SRC),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -55,7 +56,7 @@ FUZZ_FLAGS = -std=c11 -g -O1 -pthread -fsanitize=fuzzer-no-link,address,undefine
 .SECONDARY:
 
 .PHONY: all deps regen check-regen check-layers unit asan fuzz test integration compat run \
-        kafka-up kafka-down kafka-status bench bench-acl bench-instructions certs clean
+        kafka-up kafka-down kafka-status bench bench-acl bench-instructions certs clean deploy-check
 
 all: build/kafka-gateway
 
@@ -80,8 +81,8 @@ build/kafka-gateway: build/obj/$(MAIN_SRC:.c=.o) $(LIB_OBJ)
 
 # ---- dependencies (Debian packages, Python packages) ----
 DEB_PKGS = gcc make libssl-dev libsasl2-dev libsasl2-modules libev-dev libpcre2-dev \
-           libjansson-dev libcmocka-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev \
-           kcat maven openjdk-17-jdk-headless python3-pip openssl valgrind
+           libjansson-dev libmicrohttpd-dev libcmocka-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev \
+           kcat maven openjdk-17-jdk-headless python3-pip openssl valgrind prometheus logrotate systemd
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -89,7 +90,7 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
-	@$(PYTHON) -c 'import confluent_kafka, pytest, kafka' 2>/dev/null || \
+	@$(PYTHON) -c 'import confluent_kafka, pytest, kafka, kubernetes_validate' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 	@for v in $(KAFKA_VERSIONS); do tests/kafka/kafka-bed.sh fetch $$v || exit 1; done
 	@# The matrix's Node.js and Go clients (pinned: package-lock.json, go.sum).
@@ -168,7 +169,11 @@ integration: deps all certs
 	    --basetemp=build/pytest-$$v || { tests/kafka/kafka-bed.sh down $$v; exit 1; }; \
 	done
 
-test: deps check-regen check-layers unit asan fuzz integration
+# ---- deployments (deploy/): offline checks, no cluster, no container engine ----
+deploy-check: all
+	KG_DEPLOY_STRICT=1 $(PYTHON) -m pytest tests/deploy -q -rsx -p no:cacheprovider
+
+test: deps check-regen check-layers unit asan fuzz deploy-check integration
 
 # Every cell of the compatibility matrix, on every bed generation.
 compat: deps all certs

@@ -73,6 +73,9 @@ struct kg_audit_stats {
 	uint64_t write_errors;         /* failed write attempts */
 	uint64_t blocked;              /* producer waits on a full queue */
 	uint64_t rotations;            /* files sealed and replaced */
+	uint64_t queued;               /* records waiting in the queue now */
+	uint64_t capacity;             /* the queue's size */
+	bool failing;                  /* the sink is failing right now */
 };
 
 struct kg_audit_sum;               /* data-plane summary slot (traffic.c) */

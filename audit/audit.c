@@ -157,6 +157,14 @@ void kg_audit_stop(void)
 	kg_audit_ev_instance(NULL);
 }
 
+bool kg_audit_stats(struct kg_audit_stats *out)
+{
+	if (!kg_audit_cfg_on)
+		return false;
+	kg_audit_writer_stats(out);
+	return true;
+}
+
 void kg_audit_reopen(void)
 {
 	if (kg_audit_cfg_on)

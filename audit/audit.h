@@ -39,6 +39,8 @@ void kg_audit_reopen(void);
 void kg_audit_reload(const char *what, bool ok, const char *detail);
 /* Whether auditing is on (cheap). */
 bool kg_audit_enabled(void);
+/* The writer's counters and state; false (nothing written) when off. */
+bool kg_audit_stats(struct kg_audit_stats *out);
 
 /* ---- connections (loop/, auth/authn.c) ---- */
 /* Accepted: the context, or NULL when auditing is off. On the calling

@@ -202,7 +202,7 @@ static int flush_out(uint64_t seq0, const uint8_t *prev0, uint64_t nrec)
 	atomic_fetch_add(&W.write_errors, 1);
 	W.fail_errors++;
 	if (!W.failing) {
-		W.failing = true;
+		__atomic_store_n(&W.failing, true, __ATOMIC_RELAXED);
 		W.fail_since = kg_audit_now_us();
 		snprintf(W.fail_err, sizeof(W.fail_err), "%s", err);
 		log_error("audit: %s; %s until a write succeeds", err,
@@ -256,7 +256,7 @@ static void write_batch(uint32_t k)
 				atomic_fetch_sub(&W.full_drops, full);
 				W.write_drops = 0;
 				W.drops_since = 0;
-				W.failing = false;
+				__atomic_store_n(&W.failing, false, __ATOMIC_RELAXED);
 				W.fail_errors = 0;
 			}
 			free_batch(k);
@@ -529,7 +529,7 @@ void kg_audit_writer_stop(void)
 	kg_audit_buf_free(&W.out);
 	pthread_cond_destroy(&W.more);
 	pthread_cond_destroy(&W.room);
-	W.failing = false;
+	__atomic_store_n(&W.failing, false, __ATOMIC_RELAXED);
 	W.write_drops = 0;
 	W.drops_since = 0;
 	W.reopen_pending = false;
@@ -552,6 +552,13 @@ void kg_audit_writer_stats(struct kg_audit_stats *s)
 	s->write_errors = atomic_load(&W.write_errors);
 	s->blocked = atomic_load(&W.blocked);
 	s->rotations = atomic_load(&W.rotations);
+	/* The failing flag belongs to the writer; a stale read only delays
+	 * what /readyz says by one batch. */
+	s->failing = __atomic_load_n(&W.failing, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&W.lock);
+	s->queued = W.n;
+	s->capacity = W.cap;
+	pthread_mutex_unlock(&W.lock);
 }
 
 const char *kg_audit_writer_previous_run(void)

@@ -28,6 +28,7 @@
 #include "auth/limiter.h"
 #include "auth/sasl.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "io/net.h"
 #include "kafka/codec.h"
 #include "kafka/errors.h"
@@ -59,6 +60,7 @@ static void audit_auth(struct kg_authn *a, bool ok, const char *mechanism, const
 				   .compatibility = ok && kg_sasl_nonce_suffix_used(a->sasl)
 							    ? "scram_nonce_suffix" : NULL };
 	kg_audit_auth(a->audit, &e);
+	kg_metrics_login(mechanism, ok);
 }
 
 /* Ends the exchange: the (optional) reply is held for the failure delay,

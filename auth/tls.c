@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 static void contexts_ref(void *p);
@@ -250,6 +251,23 @@ SSL *kg_tls_upstream_new(const char *host, bool verify_hostname)
 	if (verify_hostname)
 		SSL_set1_host(ssl, host);
 	return ssl;
+}
+
+static long long not_after(SSL_CTX *ctx)
+{
+	X509 *x = ctx ? SSL_CTX_get0_certificate(ctx) : NULL;
+	struct tm tm;
+	if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+void kg_tls_cert_expiry(long long *server, long long *upstream)
+{
+	struct kg_tls_contexts *t = kg_tls_acquire();
+	*server = t ? not_after(t->server) : 0;
+	*upstream = t ? not_after(t->upstream) : 0;
+	kg_tls_release(t);
 }
 
 void kg_tls_shutdown(void)

@@ -24,6 +24,9 @@ void kg_tls_release(struct kg_tls_contexts *t);   /* NULL is fine */
  * upstream TLS is off. host is checked against the broker certificate. */
 SSL *kg_tls_upstream_new(const char *host, bool verify_hostname);
 void kg_tls_shutdown(void);
+/* Expiry (Unix seconds) of the listeners' certificate and of the client
+ * certificate shown to the brokers; 0 for one that is not configured. */
+void kg_tls_cert_expiry(long long *server, long long *upstream);
 /* Newest modification time of the TLS files, to notice replaced files. */
 long long kg_tls_files_mtime(const struct kg_tls_settings *ts);
 /* Version, cipher and client certificate of a finished handshake. */

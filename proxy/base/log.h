@@ -2,11 +2,14 @@
 #ifndef KG_LOG_H
 #define KG_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum kg_log_level { KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR };
 
 void kg_log_set_level(enum kg_log_level lvl);
+/* One JSON object per line ({"ts", "level", "msg"}) instead of text. */
+void kg_log_set_json(bool on);
 int kg_log_level_parse(const char *s, enum kg_log_level *out);
 void kg_log(enum kg_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

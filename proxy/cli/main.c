@@ -8,6 +8,7 @@
 #include "auth/tls.h"
 #include "auth/users.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/version.h"
 #include "cli/cli_acl.h"
 #include "cli/cli_audit.h"
@@ -17,6 +18,8 @@
 #include "kafka/codec.h"
 #include "loop/conn.h"
 #include "loop/worker.h"
+#include "ops/admin.h"
+#include "ops/health.h"
 #include "route/refresh.h"
 #include "route/router.h"
 #include "route/topics.h"
@@ -127,10 +130,12 @@ struct reload_kind {
 	const char *what;              /* "policy", "tls", "users" */
 	const char *label;             /* "policy", "TLS", "users" */
 	const char *kept;              /* "policy", "certificates", "users" */
+	enum kg_metrics_reload metric; /* its reloads_total kind */
 };
 
 static void reloaded(const struct reload_kind *k, int rc, const char *err, const char *detail)
 {
+	kg_metrics_reload(k->metric, rc == 0);
 	if (rc < 0) {
 		log_error("%s reload failed, keeping the current %s: %s", k->label, k->kept, err);
 		kg_audit_reload(k->what, false, err);
@@ -140,9 +145,10 @@ static void reloaded(const struct reload_kind *k, int rc, const char *err, const
 	kg_audit_reload(k->what, true, detail[0] ? detail : "certificates reloaded");
 }
 
-static const struct reload_kind policy_kind = { "policy", "policy", "policy" };
-static const struct reload_kind tls_kind = { "tls", "TLS certificates", "certificates" };
-static const struct reload_kind users_kind = { "users", "users", "users" };
+static const struct reload_kind policy_kind = { "policy", "policy", "policy", KG_MRL_POLICY };
+static const struct reload_kind tls_kind = { "tls", "TLS certificates", "certificates",
+					     KG_MRL_TLS };
+static const struct reload_kind users_kind = { "users", "users", "users", KG_MRL_USERS };
 
 static long long policy_mtime;         /* of the policy file last loaded */
 
@@ -174,9 +180,57 @@ static int topic_name(const uint8_t id[16], char *buf, size_t cap)
 	return kg_topics_name(id, buf, cap);
 }
 
+/* Waits up to ms for one of the signals of set: true if one came. */
+static bool signal_within(const sigset_t *set, uint32_t ms)
+{
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	return sigtimedwait(set, NULL, &t) > 0;
+}
+
+static int64_t clients_open(void)
+{
+	static struct kg_metrics m;
+	kg_metrics_sum(&m);
+	int64_t n = 0;
+	for (int l = 0; l < KG_ML_N; l++)
+		n += m.open[l];
+	return n;
+}
+
+/* SIGTERM: /readyz turns 503 first, so load balancers stop sending; the
+ * listeners close after shutdown.unready_delay_ms; connections close as
+ * their requests are answered, the rest after drain_timeout_ms. Another
+ * signal ends the wait. */
+static void drain(struct kg_gateway *gw, const sigset_t *set)
+{
+	const struct kg_shutdown_cfg *sc = &gw->cfg->shutdown;
+	kg_health_set_draining();
+	log_info("draining: not ready; listeners close in %u ms, connections then get %u ms",
+		 sc->unready_delay_ms, sc->drain_timeout_ms);
+	if (sc->unready_delay_ms && signal_within(set, sc->unready_delay_ms)) {
+		log_info("second signal: stopping now");
+		return;
+	}
+	kg_workers_drain(gw);
+	uint64_t end = kg_metrics_now_ns() + (uint64_t)sc->drain_timeout_ms * 1000000u;
+	int64_t left;
+	while ((left = clients_open()) > 0 && kg_metrics_now_ns() < end) {
+		if (signal_within(set, 50)) {
+			log_info("second signal: stopping now");
+			return;
+		}
+	}
+	if (left > 0)
+		log_warn("drain: %lld connections still busy after %u ms: closing them",
+			 (long long)left, sc->drain_timeout_ms);
+	else
+		log_info("drained: every connection closed after its last answer");
+}
+
 static int cmd_run(struct kg_config *cfg)
 {
 	kg_log_set_level((enum kg_log_level)cfg->log_level);
+	kg_log_set_json(cfg->log_json);
 	if (!kg_limiter_configure(cfg->auth.max_failures, cfg->auth.failure_window_ms,
 				  cfg->auth.block_ms, cfg->auth.max_address_failures)) {
 		log_error("cannot seed the login limiter: no random bytes");
@@ -215,6 +269,11 @@ static int cmd_run(struct kg_config *cfg)
 		log_error("cannot start threads");
 		return 1;
 	}
+	if (kg_admin_start(&gw, aerr, sizeof(aerr)) < 0) {
+		log_error("cannot start: admin listener: %s", aerr);
+		return 1;
+	}
+	kg_health_set_listening(true);
 	log_info("kafka-gateway %s started: %d workers, bootstrap %s:%u (advertised %s:%u), "
 		 "%zu upstream bootstrap servers", KG_VERSION, n, cfg->bind_host,
 		 cfg->bootstrap_port, cfg->advertised_host, cfg->bootstrap_advertised_port,
@@ -254,14 +313,19 @@ static int cmd_run(struct kg_config *cfg)
 			log_info("SIGHUP: reloading TLS certificates and users");
 			tls_loaded = tls_seen = watched_mtime(cfg);
 			reload(cfg, true);
+			kg_admin_reload(cfg);
 			kg_audit_reopen();
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
+		if (sig == SIGTERM)
+			drain(&gw, &set);
 		kg_audit_stopping(sig == SIGINT ? "SIGINT" : "SIGTERM");
 		break;
 	}
+	kg_health_set_listening(false);
 	kg_refresh_stop();
+	kg_admin_stop();
 	kg_workers_stop(&gw);
 	kg_audit_stop();
 	kg_router_destroy(&gw.router);

@@ -55,10 +55,33 @@ struct kg_sni_cfg {
 	char *broker_suffix;           /* pattern text after {id} */
 };
 
+/* admin: the operations HTTP listener (ops/admin.c). */
+struct kg_admin_cfg {
+	bool enabled;                  /* the "admin" section is present */
+	char *bind_host;               /* address it binds (127.0.0.1) */
+	uint16_t port;                 /* its port */
+	char *token_file;              /* bearer token for /metrics and
+	                                  /status, or NULL (loopback only) */
+	char *cert_file;               /* TLS (PEM), or NULL: plain HTTP */
+	char *key_file;                /* its key */
+};
+
+/* shutdown: what SIGTERM does (cli/main.c, loop/worker.c). */
+struct kg_shutdown_cfg {
+	uint32_t unready_delay_ms;     /* /readyz says 503 this long before the
+	                                  listeners close (load balancers stop
+	                                  sending first) */
+	uint32_t drain_timeout_ms;     /* then in-flight requests get this long
+	                                  before every connection is closed */
+};
+
 struct kg_config {
 	char *path;                    /* file it was loaded from */
 	int workers;                   /* event-loop threads (0 in file: ncpu) */
 	int log_level;                 /* enum kg_log_level */
+	bool log_json;                 /* log_format "json": one object a line */
+	struct kg_admin_cfg admin;     /* admin */
+	struct kg_shutdown_cfg shutdown; /* shutdown */
 
 	/* listen: where clients connect and what they are told */
 	char *bind_host;               /* address the listeners bind */

@@ -170,9 +170,9 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 		kg_verr(&v, "$", "the top level must be an object");
 		goto out;
 	}
-	static const char *const keys[] = { "workers", "log_level", "listen",
-					    "upstream", "limits", "acl", "audit",
-					    NULL };
+	static const char *const keys[] = { "workers", "log_level", "log_format", "listen",
+					    "upstream", "limits", "acl", "audit", "admin",
+					    "shutdown", NULL };
 	kg_check_keys(&v, root, "$", keys);
 	c->workers = (int)kg_get_int(&v, root, "workers", "$", 0, 256, 0, 0);
 	char *lvl = kg_get_str(&v, root, "log_level", "$", "info", 0);
@@ -195,6 +195,7 @@ struct kg_config *kg_config_load(const char *path, char *err, size_t errlen)
 		kg_config_load_tls(&v, c, l, u);
 	if (l)
 		kg_config_load_auth(&v, c, l);
+	kg_config_load_ops(&v, c, root);
 
 	/* Cross-field checks: the bootstrap port must not collide with a
 	 * broker port and the broker explicit ports must be distinct. */
@@ -238,6 +239,7 @@ void kg_config_free(struct kg_config *c)
 	kg_config_free_allowed_hosts(c);
 	free(c->acl_policy_file);
 	kg_config_free_audit(c);
+	kg_config_free_ops(c);
 	free(c);
 }
 

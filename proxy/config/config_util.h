@@ -46,5 +46,8 @@ void kg_config_free_limits(struct kg_config *c);
 /* audit (config_audit.c). */
 void kg_config_load_audit(struct vctx *v, struct kg_config *c, json_t *root);
 void kg_config_free_audit(struct kg_config *c);
+/* log_format, admin and shutdown (config_ops.c). */
+void kg_config_load_ops(struct vctx *v, struct kg_config *c, json_t *root);
+void kg_config_free_ops(struct kg_config *c);
 
 #endif

@@ -41,6 +41,8 @@ struct kg_inflight {
 	ev_tstamp deadline;            /* the broker's answer is due (loop
 	                                  time, never before the previous
 	                                  entry's); 0 for local entries */
+	uint64_t sent_ns;              /* handed to the broker (monotonic ns) */
+	uint32_t gateway_ns;           /* time the gateway spent on the request */
 };
 
 enum kg_conn_state {
@@ -64,6 +66,9 @@ struct kg_conn {
 	bool sni;                      /* accepted on the SNI port: node_id comes
 	                                  from the SNI name, and addresses are
 	                                  advertised as SNI names */
+	uint8_t listener;              /* enum kg_metrics_listener of the port */
+	bool sni_unknown;              /* the SNI name had no route */
+	bool upstream_counted;         /* counted in the upstream_open gauge */
 	unsigned attempt;              /* bootstrap connect attempts so far */
 	char peer[64];                 /* client address text */
 

@@ -19,6 +19,8 @@
  */
 #define _GNU_SOURCE
 #include "loop/conn.h"
+#include "base/metrics.h"
+#include "loop/conn_tls.h"
 #include "audit/audit.h"
 #include "auth/authn.h"
 #include "auth/limiter.h"
@@ -76,6 +78,10 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	kg_audit_conn_close(c->audit, &how);
 	c->audit = NULL;
 	kg_login_leave(c);
+	struct kg_metrics *m = kg_metrics_mine();
+	kg_metric_gauge(&m->open[c->listener], -1);
+	if (c->upstream_counted)
+		kg_metric_gauge(&m->upstream_open, -1);
 	ev_io_stop(w->loop, &c->c_rd);
 	ev_io_stop(w->loop, &c->c_wr);
 	ev_io_stop(w->loop, &c->u_rd);
@@ -358,40 +364,6 @@ static int read_side(struct kg_conn *c, bool client)
 	return conn_pump(c);
 }
 
-/* Principal of a TLS client: the certificate DN through the mapping
- * rules, or User:ANONYMOUS without a certificate. -1 when no rule maps
- * the DN (the connection is refused). */
-static int principal_from_cert(struct kg_conn *c)
-{
-	X509 *cert = SSL_get0_peer_certificate(c->cs.ssl);
-	if (!cert)
-		return kg_authn_set_principal(&c->authn, "ANONYMOUS");
-	static const int san_type[] = { 0, GEN_DNS, GEN_EMAIL, GEN_URI };
-	int from = c->w->gw->cfg->tls.principal_from;
-	char dn[1024], name[240];
-	int rc = from == KG_FROM_SUBJECT ? kg_x509_subject_dn(cert, dn, sizeof(dn))
-					 : kg_x509_san_first(cert, san_type[from], dn, sizeof(dn));
-	if (rc < 0) {
-		log_warn("conn %llu %s: client certificate has no usable %s",
-			 (unsigned long long)c->id, c->peer,
-			 from == KG_FROM_SUBJECT ? "subject name" : "subjectAltName of that type");
-		return -1;
-	}
-	if (kg_principal_map(c->tls->rules, dn, name, sizeof(name)) < 0) {
-		char clean[256];
-		log_warn("conn %llu %s: no principal mapping rule matches certificate name '%s'",
-			 (unsigned long long)c->id, c->peer,
-			 kg_log_clean(dn, strnlen(dn, sizeof(dn)), clean, sizeof(clean)));
-		return -1;
-	}
-	if (kg_authn_set_principal(&c->authn, name) < 0) {
-		log_warn("conn %llu %s: certificate name maps to a principal longer than %d bytes",
-			 (unsigned long long)c->id, c->peer, KG_AUTHN_PRINCIPAL_MAX);
-		return -1;
-	}
-	return 0;
-}
-
 /* The client side is ready (TCP accepted, TLS done): with SASL the
  * gateway authenticates the client first; otherwise it connects upstream
  * right away. */
@@ -429,15 +401,12 @@ static void handshake_step(struct kg_conn *c)
 		return;
 	}
 	if (rc < 0) {
-		long vr = SSL_get_verify_result(c->cs.ssl);
 		char why[256];
-		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s", kg_stream_error(&c->cs),
-			 vr != X509_V_OK ? ": " : "",
-			 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
-		log_warn("conn %llu %s: %s", (unsigned long long)c->id, c->peer, why);
+		kg_conn_tls_failed(c, kg_stream_error(&c->cs), why, sizeof(why));
 		kg_conn_close(c, why);
 		return;
 	}
+	KG_METRIC_INC(tls[KG_MT_OK]);
 	if (c->audit) {
 		struct kg_tls_peer p;
 		kg_tls_peer_describe(c->cs.ssl, &p);
@@ -446,10 +415,11 @@ static void handshake_step(struct kg_conn *c)
 					  .cert_sha256 = p.sha256 };
 		kg_audit_tls_done(c->audit, &t);
 	}
-	if (principal_from_cert(c) < 0) {
+	if (kg_conn_tls_principal(c) < 0) {
 		struct kg_audit_auth e = { .ok = false, .mechanism = "TLS",
 					   .reason = "certificate maps to no principal" };
 		kg_audit_auth(c->audit, &e);
+		kg_metrics_login("TLS", false);
 		kg_conn_close(c, "certificate maps to no principal");
 		return;
 	}
@@ -457,6 +427,7 @@ static void handshake_step(struct kg_conn *c)
 		struct kg_audit_auth e = { .ok = true, .mechanism = "TLS",
 					   .principal = c->authn.principal };
 		kg_audit_auth(c->audit, &e);
+		kg_metrics_login("TLS", true);
 	}
 	const char *sni = SSL_get_servername(c->cs.ssl, TLSEXT_NAMETYPE_host_name);
 	char clean[256];
@@ -536,6 +507,8 @@ static int connect_done(struct kg_conn *c)
 		}
 	}
 	c->state = KG_CONN_OPEN;
+	c->upstream_counted = true;
+	kg_metric_gauge(&kg_metrics_mine()->upstream_open, 1);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
 	ev_timer_start(loop, &c->timer);
@@ -564,6 +537,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	if (c->state == KG_CONN_HANDSHAKE) {
 		log_warn("conn %llu %s: TLS handshake timed out", (unsigned long long)c->id,
 			 c->peer);
+		KG_METRIC_INC(tls[KG_MT_TIMEOUT]);
 		kg_conn_close(c, "TLS handshake timed out");
 		return;
 	}
@@ -588,6 +562,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		snprintf(why, sizeof(why), "not authenticated within %u ms (login_timeout_ms)",
 			 c->w->gw->cfg->auth.login_timeout_ms);
 		log_warn("conn %llu %s: %s", (unsigned long long)c->id, c->peer, why);
+		KG_METRIC_INC(refused[KG_MR_LOGIN_TIMEOUT]);
 		kg_conn_close(c, why);
 		return;
 	}
@@ -689,23 +664,6 @@ static int start_connect(struct kg_conn *c)
 	return 0;
 }
 
-int kg_conn_sni(SSL *ssl, const char *name)
-{
-	struct kg_conn *c = SSL_get_app_data(ssl);
-	if (!c || !c->sni)
-		return 0;
-	char clean[256];
-	int32_t node;
-	if (!name || kg_config_sni_route(&c->w->gw->cfg->sni, name, &node) < 0) {
-		log_warn("conn %llu %s: refused: unknown SNI name '%s'", (unsigned long long)c->id,
-			 c->peer, name ? kg_log_clean(name, strlen(name), clean, sizeof(clean))
-				       : "(none)");
-		return -1;
-	}
-	c->node_id = node;
-	return 0;
-}
-
 void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		    const struct sockaddr *peer)
 {
@@ -731,6 +689,10 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	c->us = (struct kg_stream){ .fd = -1 };
 	c->node_id = node_id;
 	c->sni = sni;
+	c->listener = sni ? KG_ML_SNI : node_id < 0 ? KG_ML_BOOTSTRAP : KG_ML_BROKER;
+	struct kg_metrics *m = kg_metrics_mine();
+	kg_metric_add(&m->accepted[c->listener], 1);
+	kg_metric_gauge(&m->open[c->listener], 1);
 	kg_net_addr_str(peer, c->peer, sizeof(c->peer));
 	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 							     : sizeof(struct sockaddr_in));
@@ -766,10 +728,13 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	c->answer_timer.data = c;
 	log_debug("conn %llu from %s on node %d", (unsigned long long)c->id, c->peer, node_id);
 
-	if (oldest)
+	if (oldest) {
+		KG_METRIC_INC(refused[KG_MR_EVICTED]);
 		kg_conn_close(oldest, "too many connections logging in: the oldest is dropped "
 				      "(limits.max_unauthenticated_connections)");
+	}
 	if (cfg->auth.mode == KG_AUTH_SASL && kg_limiter_address_blocked(peer)) {
+		KG_METRIC_INC(refused[KG_MR_ADDRESS_BLOCKED]);
 		kg_conn_close(c, "address blocked after repeated authentication failures");
 		return;
 	}

@@ -15,6 +15,7 @@
  * broker does.
  */
 #include "loop/exchange.h"
+#include "base/metrics.h"
 #include "audit/audit.h"
 #include "auth/authn.h"
 #include "base/log.h"
@@ -119,6 +120,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	*forward_len = len;
 	if (!kg_authn_done(&c->authn))
 		return to_authn(c, frame, len, reason);
+	uint64_t t0 = kg_metrics_now_ns();
 	const uint8_t *body = frame + 4;
 	size_t blen = len - 4;
 	int16_t key, ver;
@@ -144,6 +146,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		if (c->c_in.ready != c->c_in.sent)
 			return KG_WAIT;
 		c->requests++;
+		kg_metrics_request(key, c->listener, len, KG_MD_ALLOWED);
 		uint8_t *resp;
 		long rlen = kg_versions_unsupported(router, corr, &resp);
 		if (rlen < 0 || kg_inflight_queue_local(c, corr, key, ver, resp, rlen) < 0) {
@@ -189,6 +192,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	kg_authz_request(&c->authz, &c->arena, &h, req, &ao);
 	if (ao.verdict == KG_AUTHZ_CLOSE) {
 		kg_authz_commit(&c->authz, key);
+		kg_metrics_decision(key, KG_MD_DENIED);
 		log_warn("conn %llu %s %s: %s v%d: %s", (unsigned long long)c->id, c->peer,
 			 c->authn.principal, kg_api_name(key), ver, ao.reason);
 		*reason = ao.reason;
@@ -200,8 +204,13 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		return KG_WAIT;
 	kg_authz_commit(&c->authz, key);
 	c->requests++;
-	if (ao.verdict == KG_AUTHZ_LOCAL)
-		return answer_local(c, corr, key, ver, ao.local, reason);
+	kg_metrics_request(key, c->listener, len, ao.verdict == KG_AUTHZ_LOCAL ? KG_MD_DENIED
+				 : ao.merge ? KG_MD_PARTIAL : KG_MD_ALLOWED);
+	if (ao.verdict == KG_AUTHZ_LOCAL) {
+		enum kg_verdict v = answer_local(c, corr, key, ver, ao.local, reason);
+		kg_metrics_response(key, 0, 0, kg_metrics_now_ns() - t0);
+		return v;
+	}
 	bool expects_response = true;
 	if (key == KC_API_PRODUCE) {
 		/* Produce with acks=0 gets no response from the broker. */
@@ -211,6 +220,8 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	uint32_t due_ms = c->w->gw->cfg->request_timeout_ms + kc_request_wait_ms(key, ver, req);
 	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
 				 .post = ao.post, .deadline = ev_now(c->w->loop) + due_ms / 1000.0 };
+	e.sent_ns = kg_metrics_now_ns();
+	e.gateway_ns = (uint32_t)(e.sent_ns - t0);
 	if (expects_response && ao.merge &&
 	    encode_body(ao.merge, key, ver, &e.merge, &e.merge_len) < 0) {
 		*reason = "out of memory";
@@ -221,6 +232,8 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		*reason = "out of memory";
 		return KG_CLOSE;
 	}
+	if (!expects_response)
+		kg_metrics_response(key, 0, 0, e.gateway_ns);
 	kg_audit_request(c->audit, key, ver, req, len - trailing);
 	if (ao.verdict == KG_AUTHZ_REWRITE) {
 		if (forward_rewritten(c, body, &h, req) < 0) {
@@ -254,6 +267,13 @@ static int encode_response(struct kg_conn *c, int32_t corr, const struct kc_obj 
 	return 0;
 }
 
+/* The response to e is in (at `in`, ns) and on its way to the client
+ * after `spent` ns of the gateway's work. */
+static void responded(const struct kg_inflight *e, uint64_t bytes, uint64_t in, uint64_t spent)
+{
+	kg_metrics_response(e->api_key, bytes, in - e->sent_ns + 1, e->gateway_ns + spent);
+}
+
 /* Whether a response must be decoded: addresses to rewrite, denied items
  * to merge, things to hide, or an outcome the audit log records. */
 static bool response_decoded(const struct kg_inflight *e)
@@ -269,6 +289,7 @@ int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
 	struct kg_inflight *e = &c->q[c->qhead];
 	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr || response_decoded(e))
 		return 0;   /* the whole frame decides (or refuses) it */
+	responded(e, (uint64_t)kg_be32(frame) + 4, kg_metrics_now_ns(), 0);
 	kg_inflight_pop(c);
 	return 1;
 }
@@ -286,7 +307,9 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		*reason = "response out of order from broker";
 		return KG_CLOSE;
 	}
+	uint64_t t_in = kg_metrics_now_ns();
 	if (!response_decoded(e)) {
+		responded(e, len, t_in, 0);
 		kg_inflight_pop(c);
 		return KG_FORWARD;
 	}
@@ -325,13 +348,16 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 	if (kg_audit_wants_response(e->api_key))
 		kg_audit_response(c->audit, e->api_key, ver, resp);
 	if (rc == 0 && rz == 0) {
+		responded(e, len, t_in, kg_metrics_now_ns() - t_in);
 		kg_inflight_pop(c);
 		return KG_FORWARD;
 	}
+	size_t before = c->to_c.len;
 	if (encode_response(c, corr, resp, e->api_key, ver) < 0) {
 		*reason = "cannot encode rewritten response";
 		return KG_CLOSE;
 	}
+	responded(e, c->to_c.len - before, t_in, kg_metrics_now_ns() - t_in);
 	kg_inflight_pop(c);
 	return KG_CONSUMED;
 }

@@ -1,5 +1,6 @@
 /* inflight.c - a connection's in-flight ring (see inflight.h). */
 #include "loop/inflight.h"
+#include "base/metrics.h"
 #include "io/sbuf.h"
 #include "loop/worker-t.h"
 
@@ -23,6 +24,8 @@ int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
 	struct kg_inflight *slot = &c->q[(c->qhead + c->qlen) % c->qcap];
 	*slot = *e;
 	c->qlen++;
+	if (!slot->local)
+		kg_metric_gauge(&kg_metrics_mine()->inflight, 1);
 	if (slot->deadline > 0) {
 		/* Brokers answer in order: a request is not late before the
 		 * one ahead of it is. The timer is armed lazily (conn.c moves
@@ -42,6 +45,8 @@ int kg_inflight_push(struct kg_conn *c, const struct kg_inflight *e)
 
 void kg_inflight_pop(struct kg_conn *c)
 {
+	if (!c->q[c->qhead].local)
+		kg_metric_gauge(&kg_metrics_mine()->inflight, -1);
 	free(c->q[c->qhead].local);
 	free(c->q[c->qhead].merge);
 	c->qhead = (c->qhead + 1) % c->qcap;

@@ -10,6 +10,7 @@
  * login_timeout_ms ends each of them anyway (conn.c).
  */
 #include "loop/login.h"
+#include "base/metrics.h"
 #include "base/log.h"
 #include "io/net.h"
 #include "loop/admit.h"
@@ -39,6 +40,9 @@ bool kg_login_admit(struct kg_worker *w, const struct sockaddr *peer)
 	enum kg_admit a = kg_admit_enter(peer);
 	if (a == KG_ADMIT_OK)
 		return true;
+	KG_METRIC_INC(refused[a == KG_ADMIT_ADDRESS_FULL ? KG_MR_PER_ADDRESS
+			      : a == KG_ADMIT_ADDRESS_LOGINS_FULL ? KG_MR_UNAUTHENTICATED_ADDRESS
+			      : KG_MR_NO_MEMORY]);
 	refused(w, peer, a);
 	return false;
 }

@@ -33,6 +33,11 @@ struct kg_worker {
 	pthread_t thread;              /* the thread */
 	ev_async wake;                 /* new listeners or stop */
 	atomic_bool stop;              /* set by main thread to stop */
+	atomic_bool drain;             /* set by main thread: SIGTERM's drain */
+	bool draining;                 /* this loop has closed its listeners
+	                                  and closes connections as they go
+	                                  quiet */
+	ev_timer drain_timer;          /* looks for quiet ones while draining */
 	struct kg_listener **ls;       /* open listeners */
 	size_t nls;                    /* count of ls[] */
 	uint64_t listen_generation;    /* router generation ls[] reflects */

@@ -6,6 +6,7 @@
  * address (listeners_sync is called from the router callback too). */
 #define _GNU_SOURCE
 #include "loop/worker.h"
+#include "base/metrics.h"
 #include "audit/audit.h"
 #include "config/config.h"
 #include "loop/conn.h"
@@ -42,6 +43,7 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		if (w->nconns >= w->gw->cfg->max_connections) {
 			log_warn("port %u: connection limit reached, refusing", l->port);
+			KG_METRIC_INC(refused[KG_MR_MAX_CONNECTIONS]);
 			close(fd);
 			continue;
 		}
@@ -101,7 +103,7 @@ static void listeners_sync(struct kg_worker *w)
 	uint16_t ports[1024];
 	uint64_t gen;
 	size_t n = kg_router_ports(&w->gw->router, ids, ports, 1024, &gen);
-	if (gen == w->listen_generation)
+	if (gen == w->listen_generation || w->draining)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (!listener_has(w, ports[i]))
@@ -164,6 +166,39 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 	w->released_seen = w->released;
 }
 
+static void listeners_close(struct kg_worker *w)
+{
+	for (size_t i = 0; i < w->nls; i++) {
+		ev_io_stop(w->loop, &w->ls[i]->io);
+		close(w->ls[i]->io.fd);
+		free(w->ls[i]);
+	}
+	free(w->ls);
+	w->ls = NULL;
+	w->nls = 0;
+}
+
+/* Nothing owed to the client on c: no request with the broker, no
+ * response half sent. (A request the client sends meanwhile is not
+ * read: it retries it on another gateway.) */
+static bool conn_quiet(const struct kg_conn *c)
+{
+	return c->qlen == 0 && c->to_c.len == 0 && c->u_stream_left == 0;
+}
+
+static void on_drain_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)revents;
+	struct kg_worker *w = t->data;
+	for (struct kg_conn *c = w->conns, *next; c; c = next) {
+		next = c->next;
+		if (conn_quiet(c) || c->state != KG_CONN_OPEN) {
+			KG_METRIC_INC(refused[KG_MR_DRAINING]);
+			kg_conn_close(c, "gateway draining (shutting down)");
+		}
+	}
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
 	(void)revents;
@@ -172,7 +207,23 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
+	if (atomic_load(&w->drain) && !w->draining) {
+		w->draining = true;
+		listeners_close(w);
+		ev_timer_init(&w->drain_timer, on_drain_timer, 0.0, 0.05);
+		w->drain_timer.data = w;
+		ev_timer_start(loop, &w->drain_timer);
+		return;
+	}
 	listeners_sync(w);
+}
+
+void kg_workers_drain(struct kg_gateway *gw)
+{
+	for (int i = 0; i < gw->nworkers; i++) {
+		atomic_store(&gw->workers[i].drain, true);
+		ev_async_send(gw->workers[i].loop, &gw->workers[i].wake);
+	}
 }
 
 void kg_workers_wake(void *arg)
@@ -229,12 +280,9 @@ static void *worker_main(void *arg)
 	while (w->conns)
 		kg_conn_close(w->conns, "gateway stopping");
 	kg_audit_worker_end(w->loop);
-	for (size_t i = 0; i < w->nls; i++) {
-		ev_io_stop(w->loop, &w->ls[i]->io);
-		close(w->ls[i]->io.fd);
-		free(w->ls[i]);
-	}
-	free(w->ls);
+	listeners_close(w);
+	if (w->draining)
+		ev_timer_stop(w->loop, &w->drain_timer);
 	ev_loop_destroy(w->loop);
 	return NULL;
 }

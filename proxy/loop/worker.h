@@ -9,6 +9,9 @@ int kg_workers_init(struct kg_gateway *gw, int n);
 int kg_workers_start(struct kg_gateway *gw);
 /* Asks every worker to (re)sync its listeners with the router. */
 void kg_workers_wake(void *gw);
+/* SIGTERM's drain: every worker closes its listeners, then each
+ * connection once nothing is in flight on it. */
+void kg_workers_drain(struct kg_gateway *gw);
 void kg_workers_stop(struct kg_gateway *gw);
 
 #endif

@@ -6,6 +6,7 @@
  * touches the workers' loops except through the router. */
 #define _GNU_SOURCE
 #include "route/refresh.h"
+#include "base/metrics.h"
 #include "kafka/codec.h"
 #include "base/log.h"
 #include "io/net.h"
@@ -257,6 +258,9 @@ static void *refresh_main(void *arg)
 	while (!refresh_stopping) {
 		pthread_mutex_unlock(&refresh_lock);
 		int n = kg_refresh_once(r);
+		if (n >= 0)
+			atomic_store(&r->refreshed_ns, kg_metrics_now_ns());
+		atomic_store(&r->refresh_brokers, n < 0 ? -1 : n);
 		if (n < 0 && last != -1)
 			log_warn("metadata refresh: no upstream bootstrap server answered; "
 				 "will retry");

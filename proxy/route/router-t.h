@@ -49,6 +49,10 @@ struct kg_router {
 	                                  read without the lock on every
 	                                  request; 0xffffffff: not offered */
 	_Atomic bool apis_known;       /* apis[] was filled by a refresh */
+	_Atomic uint64_t refreshed_ns; /* last metadata refresh that worked
+	                                  (monotonic ns), 0: none yet */
+	_Atomic int refresh_brokers;   /* brokers it found; -1: the latest
+	                                  refresh reached no bootstrap server */
 	struct kg_addr *boot;          /* bootstrap servers' addresses, as
 	                                  last resolved (off the loop) */
 	bool *boot_ok;                 /* boot[i] holds an address */

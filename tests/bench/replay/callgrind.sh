@@ -4,6 +4,7 @@
 # upstream (fake_broker.py): repeatable on a noisy machine, unlike time.
 #
 #   tests/bench/replay/callgrind.sh [COUNT]      (default 200 per kind)
+#   CG_KEEP=DIR KINDS=produce-v9 ...             keep the profiles in DIR/<kind>/
 #
 # Prints one line per kind: "<kind> <instructions per request>". The
 # gateway runs one worker, plaintext, no SASL, the allow-all policy, no
@@ -51,6 +52,8 @@ for kind in $kinds; do
 	for _ in $(seq 100); do ls "$work"/cg.out.*.* >/dev/null 2>&1 && break; sleep 0.1; done
 	sleep 0.5
 	total=$(awk '/^summary:/ {s += $2} END {print s + 0}' "$work"/cg.out.*.*)
+	# CG_KEEP=DIR keeps the profiles for callgrind_annotate
+	if [ -n "${CG_KEEP:-}" ]; then mkdir -p "$CG_KEEP/$kind"; cp "$work"/cg.out.*.* "$CG_KEEP/$kind/"; fi
 	printf '%-14s %d\n' "$kind" $((total / count))
 done
 kill -TERM "$vg"
