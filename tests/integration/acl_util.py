@@ -227,7 +227,39 @@ def gateway_side(kafka: kg.Kafka, gw: kg.Gateway, tmp: Path) -> Side:
 # ---------------------------------------------------------------------------------------------
 # raw protocol with SCRAM login (kafka-python's message classes encode and decode)
 
+EXTRA_PROTO = {}   # api name -> (request class, response class), see kip848_proto
+
+
+def kip848_proto(jar: Path, workdir: Path):
+    """kafka-python has no KIP-848 messages: its message classes are built from Kafka's own JSON
+    definitions, read at test time from a kafka-clients jar (never copied into the repository),
+    and registered for Raw.request ("ConsumerGroupHeartbeat", "ConsumerGroupDescribe")."""
+    import importlib
+    import sys
+    import zipfile
+    from kafka.protocol.api_message import ApiMessage
+    pkg = workdir / "kg_kip848_schemas"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    names = ["ConsumerGroupHeartbeat", "ConsumerGroupDescribe"]
+    with zipfile.ZipFile(jar) as z:
+        for n in names:
+            for kind in ("Request", "Response"):
+                (pkg / f"{n}{kind}.json").write_bytes(z.read(f"common/message/{n}{kind}.json"))
+    if str(workdir) not in sys.path:
+        sys.path.insert(0, str(workdir))
+    mod = importlib.import_module("kg_kip848_schemas")
+    for n in names:
+        if n in EXTRA_PROTO:
+            continue
+        req = type(ApiMessage)(n + "Request", (ApiMessage,), {"__slots__": ()}, load_json=mod)
+        resp = type(ApiMessage)(n + "Response", (ApiMessage,), {"__slots__": ()}, load_json=mod)
+        EXTRA_PROTO[n] = (req, resp)
+
+
 def _proto_classes(api: str):
+    if api in EXTRA_PROTO:
+        return EXTRA_PROTO[api]
     import kafka.protocol.admin as a
     import kafka.protocol.consumer as c
     import kafka.protocol.metadata as m

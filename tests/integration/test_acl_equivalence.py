@@ -627,6 +627,64 @@ def test_raw_error_codes(env):
     compare(env, "raw protocol error codes", run, expect)
 
 
+def test_kafka4_group_and_partition_apis(env, tmp_path):
+    """Kafka 4.x APIs against StandardAuthorizer: ConsumerGroupHeartbeat (KIP-848) for a group
+    alice may not read, and for her own group subscribing to a topic she may not describe;
+    ConsumerGroupDescribe of groups she may not describe; DescribeTopicPartitions naming
+    allowed, hidden and missing topics, and (no names) listing what she sees. Only answers that
+    do not depend on which broker coordinates a group are compared."""
+    if side_kafka_major(env) < 4:
+        pytest.skip("KIP-848 groups and DescribeTopicPartitions as compared here need Kafka 4.x")
+    libs = kg.Path(os.environ.get("KG_CACHE", kg.Path.home() / ".cache" / "kafka-gateway")) / "kafka-4.3.1" / "libs"
+    if not libs.is_dir():
+        kg.run([str(kg.BED), "fetch", "4.3.1"], timeout=600)
+    jar = next(libs.glob("kafka-clients-*.jar"))
+    au.kip848_proto(jar, tmp_path)
+
+    def heartbeat(r, group, topics):
+        return r.request("ConsumerGroupHeartbeat", 0, group_id=group, member_id=uuid.uuid4().hex[:22],
+                         member_epoch=0, rebalance_timeout_ms=30000, subscribed_topic_names=topics,
+                         topic_partitions=[]).error_code
+
+    def run(side):
+        out = {}
+        with side.raw("alice") as r:
+            out["heartbeat denied group"] = heartbeat(r, sname(side.name, "gb.hb"), [T("a.data")])
+            out["heartbeat blocked group"] = heartbeat(r, sname(side.name, "ga.blocked.hb"), [T("a.data")])
+            out["heartbeat hidden topic"] = heartbeat(r, sname(side.name, "ga.hb"), [T("a.data"), T("b.data")])
+            out["heartbeat hidden secret"] = heartbeat(r, sname(side.name, "ga.hb2"), [T("a.secret")])
+            resp = r.request("ConsumerGroupDescribe", 0, group_ids=[T("gb.seen"), T("gc.seen")],
+                             include_authorized_operations=False)
+            out["describe groups denied"] = {g.group_id: (g.error_code, len(g.members)) for g in resp.groups}
+            resp = r.request("DescribeTopicPartitions", 0, topics=[{"name": T(n)} for n in
+                             ("a.data", "a.secret", "b.data", "a.none", "zz.none")],
+                             response_partition_limit=2000, cursor=None)
+            out["describe topic partitions"] = {t.name: (t.error_code, len(t.partitions)) for t in resp.topics}
+            seen, cursor = set(), None
+            for _ in range(500):
+                resp = r.request("DescribeTopicPartitions", 0, topics=[], response_partition_limit=1,
+                                 cursor=cursor)
+                seen |= {t.name for t in resp.topics if t.name.startswith(R)}
+                if resp.next_cursor is None:
+                    break
+                cursor = {"topic_name": resp.next_cursor.topic_name,
+                          "partition_index": resp.next_cursor.partition_index}
+            out["describe topic partitions walk"] = sorted(seen)
+        return out
+
+    def expect(b):
+        assert b["heartbeat denied group"] == 30, b
+        assert b["heartbeat blocked group"] == 30, b
+        assert b["heartbeat hidden topic"] == 29, b
+        assert b["heartbeat hidden secret"] == 29, b
+        assert all(e == 30 and n == 0 for e, n in b["describe groups denied"].values()), b
+        d = b["describe topic partitions"]
+        assert d["a.data"] == (0, 2) and d["a.secret"][0] == 29 and d["b.data"][0] == 29, b
+        assert "b.data" not in b["describe topic partitions walk"], b
+        assert "a.data" in b["describe topic partitions walk"], b
+    compare(env, "Kafka 4.x group and partition APIs", run, expect)
+
+
 # ---------------------------------------------------------------------------------------------
 # Kafka's Java tools
 
