@@ -200,8 +200,11 @@ def test_preauth_flood_good_clients_still_log_in(gateway_factory, users, certs):
               auth={"login_timeout_ms": 4000, "max_failures": 10},
               limits={"max_unauthenticated_connections": 600, "max_unauthenticated_per_address": 60})
     duration = 35.0
-    q = multiprocessing.get_context("fork").Queue()
-    flood = multiprocessing.get_context("fork").Process(
+    # spawn, not fork: this process runs librdkafka's threads, and a forked copy of them crashed
+    # the child in its garbage collector (CI, once)
+    mp = multiprocessing.get_context("spawn")
+    q = mp.Queue()
+    flood = mp.Process(
         target=_flood_main, args=(g.port, str(certs / "ca.pem"), duration, 2000, 10000, q), daemon=True)
     off = g.log_size()
     flood.start()
