@@ -33,6 +33,8 @@ def _http(url, token=None, timeout=5.0):
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+        return 0, f"no answer: {e}"   # not listening (yet)
 
 
 def _samples(text):
