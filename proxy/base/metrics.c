@@ -61,6 +61,12 @@ double kg_metrics_bucket_bound_s(int b)
 	return (double)(1ull << (b + KG_METRICS_BUCKET_SHIFT)) / 1e9;
 }
 
+static void latency(struct kg_metrics *m, int k, enum kg_metrics_part part, uint64_t ns)
+{
+	kg_metric_add(&m->hist[k][part][bucket(ns)], 1);
+	kg_metric_add(&m->hist_ns[k][part], ns);
+}
+
 void kg_metrics_response(int16_t api_key, uint64_t bytes, uint64_t broker_ns,
 			 uint64_t gateway_ns)
 {
@@ -69,12 +75,15 @@ void kg_metrics_response(int16_t api_key, uint64_t bytes, uint64_t broker_ns,
 		return;
 	struct kg_metrics *m = kg_metrics_mine();
 	kg_metric_add(&m->bytes[k][KG_MDIR_OUT], bytes);
-	if (broker_ns) {
-		kg_metric_add(&m->hist[k][KG_MP_BROKER][bucket(broker_ns)], 1);
-		kg_metric_add(&m->hist_ns[k][KG_MP_BROKER], broker_ns);
-	}
-	kg_metric_add(&m->hist[k][KG_MP_GATEWAY][bucket(gateway_ns)], 1);
-	kg_metric_add(&m->hist_ns[k][KG_MP_GATEWAY], gateway_ns);
+	latency(m, k, KG_MP_BROKER, broker_ns);
+	latency(m, k, KG_MP_GATEWAY, gateway_ns);
+}
+
+void kg_metrics_unanswered(int16_t api_key, uint64_t gateway_ns)
+{
+	int k = kg_metrics_api(api_key);
+	if (k >= 0)
+		latency(kg_metrics_mine(), k, KG_MP_GATEWAY, gateway_ns);
 }
 
 void kg_metrics_decision(int16_t api_key, enum kg_metrics_decision d)

@@ -53,10 +53,13 @@ static inline int kg_metrics_api(int16_t key)
  * authorization made of it. */
 void kg_metrics_request(int16_t api_key, enum kg_metrics_listener l, uint64_t bytes,
 			enum kg_metrics_decision d);
-/* Its response: bytes to the client, the broker's time (0: none, e.g. a
- * gateway-made answer) and the gateway's own. */
+/* Its response from the broker: bytes to the client, the broker's time
+ * and the gateway's own. */
 void kg_metrics_response(int16_t api_key, uint64_t bytes, uint64_t broker_ns,
 			 uint64_t gateway_ns);
+/* A request the broker was not asked to answer (answered by the gateway,
+ * or Produce acks=0): the gateway's time only. */
+void kg_metrics_unanswered(int16_t api_key, uint64_t gateway_ns);
 /* A request closed on, or decided without a request counted. */
 void kg_metrics_decision(int16_t api_key, enum kg_metrics_decision d);
 void kg_metrics_login(const char *mechanism, bool ok);

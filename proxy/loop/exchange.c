@@ -208,7 +208,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 				 : ao.merge ? KG_MD_PARTIAL : KG_MD_ALLOWED);
 	if (ao.verdict == KG_AUTHZ_LOCAL) {
 		enum kg_verdict v = answer_local(c, corr, key, ver, ao.local, reason);
-		kg_metrics_response(key, 0, 0, kg_metrics_now_ns() - t0);
+		kg_metrics_unanswered(key, kg_metrics_now_ns() - t0);
 		return v;
 	}
 	bool expects_response = true;
@@ -233,7 +233,7 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		return KG_CLOSE;
 	}
 	if (!expects_response)
-		kg_metrics_response(key, 0, 0, e.gateway_ns);
+		kg_metrics_unanswered(key, e.gateway_ns);
 	kg_audit_request(c->audit, key, ver, req, len - trailing);
 	if (ao.verdict == KG_AUTHZ_REWRITE) {
 		if (forward_rewritten(c, body, &h, req) < 0) {
@@ -271,7 +271,7 @@ static int encode_response(struct kg_conn *c, int32_t corr, const struct kc_obj 
  * after `spent` ns of the gateway's work. */
 static void responded(const struct kg_inflight *e, uint64_t bytes, uint64_t in, uint64_t spent)
 {
-	kg_metrics_response(e->api_key, bytes, in - e->sent_ns + 1, e->gateway_ns + spent);
+	kg_metrics_response(e->api_key, bytes, in - e->sent_ns, e->gateway_ns + spent);
 }
 
 /* Whether a response must be decoded: addresses to rewrite, denied items

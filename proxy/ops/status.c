@@ -29,7 +29,7 @@ static json_t *brokers(struct kg_router *r)
 char *kg_status_json(struct kg_gateway *gw)
 {
 	static const char *const names[KG_ML_N] = { "bootstrap", "broker", "sni" };
-	struct kg_metrics m;
+	static struct kg_metrics m;   /* ~60 KiB; one request at a time (admin.c) */
 	kg_metrics_sum(&m);
 	char why[160];
 	bool ready = kg_health_ready(&gw->router, why, sizeof(why));

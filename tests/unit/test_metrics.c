@@ -70,7 +70,7 @@ static void test_latency_buckets(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		kg_metrics_sum(&total);
 		struct kg_metrics before = total;
-		kg_metrics_response(3, 0, 0, cases[i].ns);
+		kg_metrics_unanswered(3, cases[i].ns);
 		kg_metrics_sum(&total);
 		for (int b = 0; b <= KG_METRICS_BUCKETS; b++)
 			assert_int_equal(hist_count(&total, 3, KG_MP_GATEWAY, b) -
