@@ -33,6 +33,7 @@ struct kg_metrics *kg_metrics_register(void)
 	return m;
 }
 
+#ifndef KG_METRICS_OFF
 void kg_metrics_request(int16_t api_key, enum kg_metrics_listener l, uint64_t bytes,
 			enum kg_metrics_decision d)
 {
@@ -56,10 +57,14 @@ static inline int bucket(uint64_t ns)
 	return b < KG_METRICS_BUCKETS ? b : KG_METRICS_BUCKETS;
 }
 
+#endif
+
 double kg_metrics_bucket_bound_s(int b)
 {
 	return (double)(1ull << (b + KG_METRICS_BUCKET_SHIFT)) / 1e9;
 }
+
+#ifndef KG_METRICS_OFF
 
 static void latency(struct kg_metrics *m, int k, enum kg_metrics_part part, uint64_t ns)
 {
@@ -113,6 +118,8 @@ void kg_metrics_reload(enum kg_metrics_reload kind, bool ok)
 {
 	kg_metric_add(&kg_metrics_mine()->reloads[kind][ok], 1);
 }
+
+#endif
 
 void kg_metrics_sum(struct kg_metrics *out)
 {

@@ -347,7 +347,8 @@ static bool super_user(struct authz_ctx *x)
 }
 
 /* ConsumerGroupHeartbeat (KIP-848), as a 4.x broker: group READ, then
- * every subscribed topic name DESCRIBE, else 29 and nothing more. A regex
+ * every subscribed topic name DESCRIBE, else 29 and nothing more. The
+ * answer's assignment is checked again (authz_resp.c). A regex
  * would be resolved by the brokers' group coordinator as the gateway's
  * own upstream identity, which may see every topic: the gateway resolves
  * it for the principal instead and sends the names (group_regex.c); a
@@ -370,8 +371,11 @@ static void consumer_group_heartbeat(struct authz_ctx *x)
 	if (super_user(x))
 		return;
 	int16_t err = kg_group_regex_heartbeat(x);
-	if (err)
+	if (err) {
 		authz_deny_all(x, err);
+		return;
+	}
+	x->out->post |= KG_POST_FILTER;   /* the assignment (authz_resp.c) */
 }
 
 /* Describe/Alter/IncrementalAlterConfigs: the resource type decides;

@@ -9,6 +9,9 @@
 #   gateway-audit  plaintext through a third instance with the audit log on (file sink, default
 #               settings: block policy, fsync every second, summaries every minute), so that
 #               "audit on / audit off" (gateway-audit / gateway) comes from one run
+#   gateway-nometrics  plaintext through an instance of build/kafka-gateway-nometrics: the same
+#               code and config as "gateway" with metrics recording compiled out (KG_METRICS_OFF),
+#               so that "metrics on / off" (gateway / gateway-nometrics) comes from one run
 #   direct-ssl  TLS to the brokers' own SSL listeners (127.0.0.1:29392-29394)
 # and each gateway's CPU seconds per GB forwarded. Results: a Markdown table on stdout and the
 # generated block for KAFKA_VERSION in BENCHMARKS.md (replaced on every run of that version).
@@ -16,7 +19,7 @@
 # Method: one topic (6 partitions, RF 3). BENCH_ROUNDS rounds; each round runs
 #   producer-perf  (--record-size 1024 --throughput -1, acks=all)  on every path
 #   consumer-perf  (fresh group, from the earliest offset)           on every path
-# in an order that changes every round (rotated by one each round, reversed every other round),
+# in an order that changes every round (rotated by one each round, reversed in rounds 3-4, 7-8, ...),
 # so drift of the machine does not favour one path. Each gateway's utime+stime
 # (/proc/PID/stat) is sampled around each of its runs and divided by the record payload moved
 # (records x record size for produce, the consumer's MB for consume).
@@ -28,7 +31,7 @@
 #                   KG_BED_SSL=1) and its certificates (KG_BED_CERTS, made by certs/mkcerts.sh).
 #   BENCH_RECORDS   records per run (default 200000, i.e. ~195 MiB)
 #   BENCH_ROUNDS    rounds (default 3)
-#   BENCH_PATHS     paths to measure (default "direct gateway gateway-acl gateway-audit gateway-tls direct-ssl")
+#   BENCH_PATHS     paths to measure (default "direct gateway gateway-acl gateway-audit gateway-nometrics gateway-tls direct-ssl")
 #   BENCH_WORKERS   gateway worker threads, both instances (default 1)
 #   BENCH_RECORD_SIZE  bytes per record (default 1024)
 #   BENCH_WARMUP    records produced on every path before round 1, not counted (default
@@ -47,6 +50,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BED="$REPO/tests/kafka/kafka-bed.sh"
 REPORT="$HERE/report.py"
 GW_BIN="${KG_GATEWAY_BIN:-$REPO/build/kafka-gateway}"
+GW_NOMETRICS_BIN="${KG_GATEWAY_NOMETRICS_BIN:-$REPO/build/kafka-gateway-nometrics}"
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.6.2}"
 RECORDS="${BENCH_RECORDS:-200000}"
@@ -57,7 +61,7 @@ WARMUP="${BENCH_WARMUP:-$RECORDS}"
 MD="${BENCH_MD:-$REPO/BENCHMARKS.md}"
 TOOL_JVM_OPTS="${BENCH_TOOL_JVM_OPTS:-}"
 TOOL_ENV=(); [ -z "$TOOL_JVM_OPTS" ] || TOOL_ENV=(env JDK_JAVA_OPTIONS="$TOOL_JVM_OPTS")
-PATHS_WANTED="${BENCH_PATHS:-direct gateway gateway-acl gateway-audit gateway-tls direct-ssl}"
+PATHS_WANTED="${BENCH_PATHS:-direct gateway gateway-acl gateway-audit gateway-nometrics gateway-tls direct-ssl}"
 KEEP="${BENCH_KEEP:-0}"
 TOOL_TIMEOUT="${BENCH_TOOL_TIMEOUT:-600}"
 export KG_TOOL_HEAP="${KG_TOOL_HEAP:-768m}"
@@ -85,7 +89,7 @@ is_uint "$WARMUP" || die "BENCH_WARMUP must be an integer (got '$WARMUP')"
 read -r -a PATHS <<< "$PATHS_WANTED"
 [ "${#PATHS[@]}" -ge 1 ] || die "BENCH_PATHS is empty"
 for p in "${PATHS[@]}"; do
-    case "$p" in direct|gateway|gateway-acl|gateway-audit|gateway-tls|direct-ssl) ;; *) die "unknown path '$p' in BENCH_PATHS (known: direct gateway gateway-acl gateway-audit gateway-tls direct-ssl)" ;; esac
+    case "$p" in direct|gateway|gateway-acl|gateway-audit|gateway-nometrics|gateway-tls|direct-ssl) ;; *) die "unknown path '$p' in BENCH_PATHS (known: direct gateway gateway-acl gateway-audit gateway-nometrics gateway-tls direct-ssl)" ;; esac
 done
 want_path() { case " ${PATHS[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 NEED_SSL=0; { want_path gateway-tls || want_path direct-ssl; } && NEED_SSL=1
@@ -150,6 +154,11 @@ RESULTS="$WORK/results.jsonl"
 cp "$GW_BIN" "$WORK/kafka-gateway"
 GW_BIN_DESC="$(date -u -r "$GW_BIN" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$GW_BIN" | cut -c1-12)"
 GW_BIN="$WORK/kafka-gateway"
+if want_path gateway-nometrics; then
+    [ -x "$GW_NOMETRICS_BIN" ] || die "$GW_NOMETRICS_BIN not found: run 'make build/kafka-gateway-nometrics' (make bench does)"
+    cp "$GW_NOMETRICS_BIN" "$WORK/kafka-gateway-nometrics"
+    GW_NOMETRICS_BIN="$WORK/kafka-gateway-nometrics"
+fi
 GW_REV="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 git -C "$REPO" diff --quiet HEAD -- proxy auth 2>/dev/null || GW_REV="$GW_REV + uncommitted proxy/ or auth/ changes"
 : > "$RESULTS"
@@ -340,7 +349,8 @@ start_gateway() { # start_gateway gateway|gateway-acl|gateway-audit|gateway-tls
 }
 EOF
     "$GW_BIN" check -c "$WORK/$g.json" >/dev/null || die "generated $g config is invalid: $WORK/$g.json"
-    "$GW_BIN" run -c "$WORK/$g.json" > "$WORK/$g.log" 2>&1 &
+    local bin="$GW_BIN"; [ "$g" = gateway-nometrics ] && bin="$GW_NOMETRICS_BIN"
+    "$bin" run -c "$WORK/$g.json" > "$WORK/$g.log" 2>&1 &
     GW_PID[$g]=$!
     GW_BASE[$g]=$base
     GW_BOOT[$g]="127.0.0.1:$base"
@@ -359,6 +369,7 @@ EOF
 want_path gateway && start_gateway gateway
 want_path gateway-acl && start_gateway gateway-acl
 want_path gateway-audit && start_gateway gateway-audit
+want_path gateway-nometrics && start_gateway gateway-nometrics
 want_path gateway-tls && start_gateway gateway-tls
 
 # ---- one measured run -----------------------------------------------------------------------
@@ -368,7 +379,7 @@ run_one() { # run_one produce|consume PATH ROUND N_RECORDS [record]
     case "$path" in
         direct)      boot="$DIRECT_BOOTSTRAP" ;;
         direct-ssl)  boot="$SSL_BOOTSTRAP" ;;
-        gateway|gateway-acl|gateway-audit|gateway-tls) gw="$path"; boot="${GW_BOOT[$path]}" ;;
+        gateway|gateway-acl|gateway-audit|gateway-nometrics|gateway-tls) gw="$path"; boot="${GW_BOOT[$path]}" ;;
     esac
     case "$path" in
         *ssl|*tls) if [ "$MAJOR" -ge 4 ]; then cfg=(--command-config "$WORK/client-ssl.properties")
@@ -418,10 +429,12 @@ run_one() { # run_one produce|consume PATH ROUND N_RECORDS [record]
         --elapsed "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')" --busy "$busy" "${extra[@]}"
 }
 
-round_order() { # round_order R: PATHS rotated by R-1, reversed on even rounds
+round_order() { # round_order R: PATHS rotated by R-1, reversed in rounds 3-4, 7-8, ...
+    # (reversing every other round would undo the rotation of two paths: a b, a b, ...; this
+    # gives a b, b a, b a, a b)
     local r="$1" n="${#PATHS[@]}" i k out=()
     for ((i = 0; i < n; i++)); do out+=("${PATHS[$(( (i + r - 1) % n ))]}"); done
-    if [ $((r % 2)) = 0 ]; then
+    if [ $(( (r - 1) / 2 % 2 )) = 1 ]; then
         for ((i = 0, k = n - 1; i < k; i++, k--)); do local t="${out[$i]}"; out[$i]="${out[$k]}"; out[$k]="$t"; done
     fi
     echo "${out[*]}"
@@ -444,7 +457,7 @@ for r in $(seq "$ROUNDS"); do
 done
 gw_alive
 GW_RSS=""
-for g in gateway gateway-acl gateway-audit gateway-tls; do
+for g in gateway gateway-acl gateway-audit gateway-nometrics gateway-tls; do
     [ -n "${GW_PID[$g]:-}" ] || continue
     rss="$(awk '/VmHWM/{print $2" "$3}' "/proc/${GW_PID[$g]}/status")"
     GW_RSS="${GW_RSS:+$GW_RSS, }$g $rss"
@@ -460,7 +473,7 @@ DEST="$MD"; [ "$MD" = - ] && DEST="$WORK/BENCHMARKS.md"
 CMD="make bench"
 for kv in "KAFKA_VERSION=$KAFKA_VERSION:3.6.2" "BENCH_RECORDS=$RECORDS:200000" "BENCH_ROUNDS=$ROUNDS:3" \
           "BENCH_WORKERS=$WORKERS:1" "BENCH_RECORD_SIZE=$RECORD_SIZE:1024" "BENCH_WARMUP=$WARMUP:$RECORDS" \
-          "BENCH_PATHS=${PATHS[*]}:direct gateway gateway-acl gateway-audit gateway-tls direct-ssl" "BENCH_TOOL_JVM_OPTS=$TOOL_JVM_OPTS:"; do
+          "BENCH_PATHS=${PATHS[*]}:direct gateway gateway-acl gateway-audit gateway-nometrics gateway-tls direct-ssl" "BENCH_TOOL_JVM_OPTS=$TOOL_JVM_OPTS:"; do
     cur="${kv%:*}"; def="${kv##*:}"
     [ "${cur#*=}" = "$def" ] || { case "$cur" in *" "*) cur="${cur%%=*}=\"${cur#*=}\"" ;; esac; CMD="$cur $CMD"; }
 done
@@ -481,7 +494,7 @@ python3 "$REPORT" summarize --results "$RESULTS" --md "$DEST" \
     "machine=$(nproc) CPUs ($MODEL), ${MEM_GB} GiB RAM" \
     "kernel=$(uname -sr); $(openssl version 2>/dev/null || echo 'openssl ?'); $(java -version 2>&1 | head -n 1)" \
     "kafka=Apache Kafka $KAFKA_VERSION, 3 KRaft nodes on loopback (tests/kafka/kafka-bed.sh), PLAINTEXT 29092-29094 and SSL 29392-29394 listeners (server auth), Java tools from the same release (kafka-bed.sh: -XX:TieredStopAtLevel=1 -XX:+UseSerialGC${TOOL_JVM_OPTS:+; plus JDK_JAVA_OPTIONS=$TOOL_JVM_OPTS for the perf tools})" \
-    "gateway=build/kafka-gateway (built $GW_BIN_DESC; HEAD $GW_REV at the start), workers=$WORKERS, one instance per gateway path (plaintext; plaintext with a 1,000-rule policy (gateway-acl); plaintext with the audit log on; listen.tls with the bed CA's server.pem; defaults otherwise, allow-all policy), all to the brokers' PLAINTEXT listeners; peak RSS: $GW_RSS" \
+    "gateway=build/kafka-gateway (built $GW_BIN_DESC; HEAD $GW_REV at the start), workers=$WORKERS, one instance per gateway path (plaintext; plaintext with a 1,000-rule policy (gateway-acl); plaintext with the audit log on; build/kafka-gateway-nometrics, the same code with metrics recording compiled out (gateway-nometrics); listen.tls with the bed CA's server.pem; defaults otherwise, allow-all policy), all to the brokers' PLAINTEXT listeners; peak RSS: $GW_RSS" \
     "audit=$AUDIT_DESC" \
     "tls=clients: security.protocol=SSL, truststore.p12 of the bed's CA, other SSL settings default (hostname verification on)${TLS_DESC:+; negotiated with the gateway: $TLS_DESC}" \
     "workload=topic $PARTITIONS partitions RF $RF; producer-perf --num-records $RECORDS --record-size $RECORD_SIZE --throughput -1 acks=all (other producer settings default); consumer-perf $RECORDS records, fresh group, from earliest; warm-up: $WARMUP records produced per path; $ROUNDS rounds, orders: $(IFS=';'; echo "${ORDERS[*]}" | sed 's/;/ | /g')" \

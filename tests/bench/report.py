@@ -2,7 +2,7 @@
 """Measurement bookkeeping for tests/bench/bench.sh (stdlib only).
 
   report.py record   --results F --kind produce|consume
-                     --path direct|gateway|gateway-acl|gateway-audit|gateway-tls|direct-ssl --round N
+                     --path direct|gateway|gateway-acl|gateway-audit|gateway-nometrics|gateway-tls|direct-ssl --round N
                      --tool-out FILE --elapsed S --busy PCT
                      [--cpu-ticks T --clk-tck HZ --wire-bytes B]
         parse one Kafka tool run (ProducerPerformance / ConsumerPerformance output)
@@ -35,10 +35,12 @@ LEGACY_END = "<!-- bench:end -->"
 MIB = 1 << 20
 GB = 10 ** 9
 
-PATHS = ("direct", "gateway", "gateway-acl", "gateway-audit", "gateway-tls", "direct-ssl")
+PATHS = ("direct", "gateway", "gateway-acl", "gateway-audit", "gateway-nometrics", "gateway-tls",
+         "direct-ssl")
 LABEL = {"direct": "direct plaintext", "gateway": "gateway plaintext",
          "gateway-acl": "gateway plaintext, 1,000-rule policy",
          "gateway-audit": "gateway plaintext, audit on",
+         "gateway-nometrics": "gateway plaintext, metrics compiled out",
          "gateway-tls": "gateway TLS", "direct-ssl": "broker SSL"}
 # (name, numerator path, denominator path, minimum)
 RATIO_TARGETS = (
@@ -47,6 +49,7 @@ RATIO_TARGETS = (
     ("gateway TLS / broker SSL", "gateway-tls", "direct-ssl", 1.00),
     ("gateway audit on / audit off", "gateway-audit", "gateway", 0.97),
     ("gateway 1,000-rule policy / allow-all", "gateway-acl", "gateway", 0.97),
+    ("gateway metrics on / compiled out", "gateway", "gateway-nometrics", 0.97),
 )
 # (name, gateway path, maximum CPU s per GB of payload)
 CPU_TARGETS = (

@@ -685,6 +685,103 @@ def test_kafka4_group_and_partition_apis(env, tmp_path):
     compare(env, "Kafka 4.x group and partition APIs", run, expect)
 
 
+def _topic_ids():
+    """Topic id (as kafka-python decodes it) -> name, for every topic of this module (read on
+    PLAINTEXT as ANONYMOUS, a super user)."""
+    from confluent_kafka import TopicCollection
+    names = kafka_topics_with_prefix(R)
+    admin = _plain_admin()   # kept alive until the futures are done
+    fs = admin.describe_topics(TopicCollection(names))
+    out = {}
+    mask = (1 << 64) - 1
+    for name, f in fs.items():
+        tid = f.result(timeout=20).topic_id
+        u = uuid.UUID(int=((tid.get_most_significant_bits() & mask) << 64)
+                      | (tid.get_least_significant_bits() & mask))
+        out[str(u)] = name
+    return out
+
+
+def _assigned(resp, ids):
+    """Topic names of a ConsumerGroupHeartbeat answer's assignment (None: no assignment)."""
+    if resp.assignment is None:
+        return None
+    return sorted(ids.get(str(uuid.UUID(bytes=t.topic_id) if isinstance(t.topic_id, bytes) else t.topic_id),
+                          "?unknown-id")
+                  for t in resp.assignment.topic_partitions)
+
+
+def test_kafka4_regex_subscription_and_group_describe(env, tmp_path):
+    """Kafka 4.x ConsumerGroupHeartbeat with a regex, and ConsumerGroupDescribe of a group alice
+    may describe, compared with StandardAuthorizer: requests go to the group's coordinator
+    (found with FindCoordinator on each side), so the answers are the coordinator's own.
+    - alice subscribes with the regex `<run prefix>.*` (every topic of this module): she is
+      assigned exactly the topics she may describe (a 4.x coordinator resolves a regex for the
+      member's principal; the gateway resolves it itself), and describing her group shows them;
+    - a super user joins a group alice may describe, subscribed to a topic she may not
+      (b.data): describing that group, alice gets 29 and no members."""
+    if side_kafka_major(env) < 4:
+        pytest.skip("KIP-848 groups need Kafka 4.x")
+    libs = kg.Path(os.environ.get("KG_CACHE", kg.Path.home() / ".cache" / "kafka-gateway")) / "kafka-4.3.1" / "libs"
+    if not libs.is_dir():
+        kg.run([str(kg.BED), "fetch", "4.3.1"], timeout=600)
+    au.kip848_proto(next(libs.glob("kafka-clients-*.jar")), tmp_path)
+    ids = _topic_ids()
+
+    def heartbeat(r, group, member, epoch, **sub):
+        return r.request("ConsumerGroupHeartbeat", 1, group_id=group, member_id=member,
+                         member_epoch=epoch, rebalance_timeout_ms=30000, topic_partitions=[],
+                         **sub)
+
+    def join_until_assigned(r, group, timeout=30.0, **sub):
+        """Heartbeats (the first with the subscription) until an assignment arrives."""
+        member, epoch = uuid.uuid4().hex[:22], 0
+        resp = heartbeat(r, group, member, epoch, **sub)
+        deadline = time.monotonic() + timeout
+        while resp.error_code == 0 and time.monotonic() < deadline:
+            member, epoch = resp.member_id or member, resp.member_epoch
+            got = _assigned(resp, ids)
+            if got:
+                return resp.error_code, got, member, epoch
+            time.sleep(0.5)   # a 4.x coordinator resolves regexes in the background
+            resp = heartbeat(r, group, member, epoch)
+        return resp.error_code, _assigned(resp, ids), member, epoch
+
+    def leave(r, group, member):
+        heartbeat(r, group, member, -1)
+
+    def run(side):
+        out = {}
+        mine, mixed = sname(side.name, "ga.re"), sname(side.name, "ga.mixed")
+        with side.raw_coordinator("alice", mine) as r:
+            err, got, member, _ = join_until_assigned(
+                r, mine, subscribed_topic_regex=f"{re.escape(R)}.*", server_assignor=None)
+            out["regex heartbeat"] = (err, got)
+            d = r.request("ConsumerGroupDescribe", 0, group_ids=[mine],
+                          include_authorized_operations=False).groups[0]
+            out["describe own group"] = (d.error_code, [
+                sorted(tp.topic_name for tp in m.assignment.topic_partitions) for m in d.members])
+            leave(r, mine, member)
+        with side.raw_coordinator("admin", mixed) as a:
+            err, got, member, _ = join_until_assigned(a, mixed, subscribed_topic_names=[T("b.data")])
+            assert (err, got) == (0, [T("b.data")]), (side.name, err, got)
+            with side.raw_coordinator("alice", mixed) as r:
+                d = r.request("ConsumerGroupDescribe", 0, group_ids=[mixed],
+                              include_authorized_operations=False).groups[0]
+                out["describe group with a hidden topic"] = (d.error_code, len(d.members))
+            leave(a, mixed, member)
+        return out
+
+    def expect(b):
+        err, got = b["regex heartbeat"]
+        assert err == 0 and got, b
+        assert "a.data" in got and "shared" in got and "public" in got, b
+        assert not {"a.secret", "b.data", "c.data"} & set(got), b
+        assert b["describe own group"] == (0, [got]), b
+        assert b["describe group with a hidden topic"] == (29, 0), b
+    compare(env, "Kafka 4.x regex subscription and group describe", run, expect)
+
+
 # ---------------------------------------------------------------------------------------------
 # Kafka's Java tools
 
