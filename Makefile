@@ -10,6 +10,8 @@
 #   make compat     every cell of the compatibility matrix on every bed
 #   make bench      direct vs gateway throughput, CPU s/GB -> BENCHMARKS.md
 #   make bench-instructions   instructions per Produce/Fetch (callgrind)
+#   make check-instructions   the same against tests/bench/replay/budget.tsv
+#                   (in make test: fails when a request gets 10 % dearer)
 #
 # CFLAGS is yours (optimisation, debug, extra warnings); the flags the
 # build needs are in KG_CFLAGS and always apply, so `make CFLAGS=-O0` keeps
@@ -56,7 +58,8 @@ FUZZ_FLAGS = -std=c11 -g -O1 -pthread -fsanitize=fuzzer-no-link,address,undefine
 .SECONDARY:
 
 .PHONY: all deps regen check-regen check-layers unit asan fuzz test integration compat run \
-        kafka-up kafka-down kafka-status bench bench-acl bench-instructions certs clean deploy-check
+        kafka-up kafka-down kafka-status bench bench-acl bench-instructions check-instructions certs \
+        clean deploy-check
 
 all: build/kafka-gateway
 
@@ -184,7 +187,7 @@ integration: deps all certs
 deploy-check: all
 	KG_DEPLOY_STRICT=1 $(PYTHON) -m pytest tests/deploy -q -rsx -p no:cacheprovider
 
-test: deps check-regen check-layers unit asan fuzz deploy-check integration
+test: deps check-regen check-layers unit asan fuzz check-instructions deploy-check integration
 
 # Every cell of the compatibility matrix, on every bed generation.
 compat: deps all certs
@@ -222,6 +225,11 @@ bench-acl: build/bench/acl_bench
 # by callgrind over a fixed replay: repeatable on a noisy machine.
 bench-instructions: deps all
 	tests/bench/replay/callgrind.sh 400
+
+# The regression guard: instructions per Produce / Fetch within the committed
+# budget (tests/bench/replay/budget.tsv) plus its tolerance.
+check-instructions: all
+	tests/bench/replay/check_budget.sh
 
 clean:
 	rm -rf build
