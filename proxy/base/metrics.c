@@ -33,6 +33,12 @@ struct kg_metrics *kg_metrics_register(void)
 	return m;
 }
 
+double kg_metrics_bucket_bound_s(int b)
+{
+	return (double)(1ull << (b + KG_METRICS_BUCKET_SHIFT)) / 1e9;
+}
+
+/* Recording (compiled out in build/kafka-gateway-nometrics, metrics.h). */
 #ifndef KG_METRICS_OFF
 void kg_metrics_request(int16_t api_key, enum kg_metrics_listener l, uint64_t bytes,
 			enum kg_metrics_decision d)
@@ -56,15 +62,6 @@ static inline int bucket(uint64_t ns)
 	int b = 64 - __builtin_clzll(ns - 1) - KG_METRICS_BUCKET_SHIFT;
 	return b < KG_METRICS_BUCKETS ? b : KG_METRICS_BUCKETS;
 }
-
-#endif
-
-double kg_metrics_bucket_bound_s(int b)
-{
-	return (double)(1ull << (b + KG_METRICS_BUCKET_SHIFT)) / 1e9;
-}
-
-#ifndef KG_METRICS_OFF
 
 static void latency(struct kg_metrics *m, int k, enum kg_metrics_part part, uint64_t ns)
 {

@@ -50,10 +50,11 @@ static inline uint64_t kg_metrics_now_ns(void)
 {
 #ifdef KG_METRICS_OFF
 	return 0;
-#endif
+#else
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
 }
 
 /* API key -> counter slot; keys outside the table share none (dropped). */

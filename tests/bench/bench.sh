@@ -101,7 +101,7 @@ done
 CLK_TCK="$(getconf CLK_TCK)"
 
 # ---- cleanup --------------------------------------------------------------------------------
-declare -A GW_PID=()       # gateway|gateway-acl|gateway-audit|gateway-tls -> pid
+declare -A GW_PID=()       # gateway|gateway-acl|gateway-audit|gateway-nometrics|gateway-tls -> pid
 TOOL_PGID=""
 STARTED_KAFKA=0
 BED_PIDS=""
@@ -206,7 +206,7 @@ else:
 EOF
 }
 
-gw_alive() { # gw_alive [gateway|gateway-acl|gateway-audit|gateway-tls] (default: every gateway started)
+gw_alive() { # gw_alive [gateway|gateway-acl|gateway-audit|gateway-nometrics|gateway-tls] (default: every gateway started)
     local g gs=("$@")
     [ $# -gt 0 ] || gs=("${!GW_PID[@]}")
     for g in "${gs[@]}"; do
@@ -317,7 +317,7 @@ fi
 # with its own config on its own free ports, both in front of the brokers' PLAINTEXT listeners.
 declare -A GW_BOOT=() GW_BASE=()
 listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }   # no probe connections
-start_gateway() { # start_gateway gateway|gateway-acl|gateway-audit|gateway-tls
+start_gateway() { # start_gateway gateway|gateway-acl|gateway-audit|gateway-nometrics|gateway-tls
     local g="$1" base tls="" audit="" i
     base="$(free_port_base "${GW_BASE[gateway]:-0}")" || die "no free local port range for $g"
     if [ "$g" = gateway-tls ]; then

@@ -211,18 +211,19 @@ class Side:
         h, p = self.hostport
         return Raw(h, p, user, PASSWORDS[user], **kw)
 
-    def raw_coordinator(self, user: str, group: str, timeout=30.0) -> "Raw":
-        """A connection to the coordinator of a group, found as `user` on this side (the
-        gateway answers with its own address of that broker)."""
+    def raw_coordinator(self, user: str, key: str, key_type=0, timeout=30.0) -> "Raw":
+        """A connection to the coordinator of a group (key_type 0) or transactional id (1),
+        found as `user` on this side (the gateway answers with its own address of that
+        broker)."""
         deadline = time.monotonic() + timeout
         while True:
             with self.raw(user) as r:
-                c = r.request("FindCoordinator", key_type=0, coordinator_keys=[group]).coordinators[0]
+                c = r.request("FindCoordinator", key_type=key_type, coordinator_keys=[key]).coordinators[0]
             if c.error_code == 0:
                 return Raw(c.host, c.port, user, PASSWORDS[user])
             # a fresh bed is still creating __consumer_offsets: COORDINATOR_NOT_AVAILABLE
             assert c.error_code == 15 and time.monotonic() < deadline, \
-                f"FindCoordinator {group} as {user}: error {c.error_code}"
+                f"FindCoordinator {key} as {user}: error {c.error_code}"
             time.sleep(0.5)
 
     def admin(self, user: str):

@@ -627,6 +627,14 @@ def test_raw_error_codes(env):
     compare(env, "raw protocol error codes", run, expect)
 
 
+def _kip848_proto(tmp_path):
+    """The KIP-848 message classes, from the kafka-clients jar of the 4.3.1 bed."""
+    libs = kg.Path(os.environ.get("KG_CACHE", kg.Path.home() / ".cache" / "kafka-gateway")) / "kafka-4.3.1" / "libs"
+    if not libs.is_dir():
+        kg.run([str(kg.BED), "fetch", "4.3.1"], timeout=600)
+    au.kip848_proto(next(libs.glob("kafka-clients-*.jar")), tmp_path)
+
+
 def test_kafka4_group_and_partition_apis(env, tmp_path):
     """Kafka 4.x APIs against StandardAuthorizer: ConsumerGroupHeartbeat (KIP-848) for a group
     alice may not read, and for her own group subscribing to a topic she may not describe;
@@ -635,11 +643,7 @@ def test_kafka4_group_and_partition_apis(env, tmp_path):
     do not depend on which broker coordinates a group are compared."""
     if side_kafka_major(env) < 4:
         pytest.skip("KIP-848 groups and DescribeTopicPartitions as compared here need Kafka 4.x")
-    libs = kg.Path(os.environ.get("KG_CACHE", kg.Path.home() / ".cache" / "kafka-gateway")) / "kafka-4.3.1" / "libs"
-    if not libs.is_dir():
-        kg.run([str(kg.BED), "fetch", "4.3.1"], timeout=600)
-    jar = next(libs.glob("kafka-clients-*.jar"))
-    au.kip848_proto(jar, tmp_path)
+    _kip848_proto(tmp_path)
 
     def heartbeat(r, group, topics):
         return r.request("ConsumerGroupHeartbeat", 0, group_id=group, member_id=uuid.uuid4().hex[:22],
@@ -686,7 +690,7 @@ def test_kafka4_group_and_partition_apis(env, tmp_path):
 
 
 def _topic_ids():
-    """Topic id (as kafka-python decodes it) -> name, for every topic of this module (read on
+    """Topic id (str of a uuid.UUID, as kafka-python decodes it) -> name, for every topic of this module (read on
     PLAINTEXT as ANONYMOUS, a super user)."""
     from confluent_kafka import TopicCollection
     names = kafka_topics_with_prefix(R)
@@ -706,9 +710,7 @@ def _assigned(resp, ids):
     """Topic names of a ConsumerGroupHeartbeat answer's assignment (None: no assignment)."""
     if resp.assignment is None:
         return None
-    return sorted(ids.get(str(uuid.UUID(bytes=t.topic_id) if isinstance(t.topic_id, bytes) else t.topic_id),
-                          "?unknown-id")
-                  for t in resp.assignment.topic_partitions)
+    return sorted(ids.get(str(t.topic_id), "?unknown-id") for t in resp.assignment.topic_partitions)
 
 
 def test_kafka4_regex_subscription_and_group_describe(env, tmp_path):
@@ -722,10 +724,7 @@ def test_kafka4_regex_subscription_and_group_describe(env, tmp_path):
       (b.data): describing that group, alice gets 29 and no members."""
     if side_kafka_major(env) < 4:
         pytest.skip("KIP-848 groups need Kafka 4.x")
-    libs = kg.Path(os.environ.get("KG_CACHE", kg.Path.home() / ".cache" / "kafka-gateway")) / "kafka-4.3.1" / "libs"
-    if not libs.is_dir():
-        kg.run([str(kg.BED), "fetch", "4.3.1"], timeout=600)
-    au.kip848_proto(next(libs.glob("kafka-clients-*.jar")), tmp_path)
+    _kip848_proto(tmp_path)
     ids = _topic_ids()
 
     def heartbeat(r, group, member, epoch, **sub):

@@ -116,15 +116,6 @@ def _gw_raw(tenv, user, port=None):
     return au.Raw(gw.bootstrap_host, port or gw.bootstrap_port, user, au.PASSWORDS[user])
 
 
-def _coordinator_raw(tenv, user, key, key_type=0):
-    """A raw connection to the coordinator of a group (key_type 0) or transactional id (1),
-    through the gateway (its advertised port of that broker)."""
-    with _gw_raw(tenv, user) as r:
-        c = r.request("FindCoordinator", key_type=key_type, coordinator_keys=[key]).coordinators[0]
-    assert c.error_code == 0, f"FindCoordinator {key}: {c.error_code}"
-    return _gw_raw(tenv, user, c.port)
-
-
 def _fs(fs, timeout=30):
     return {str(k): au.future_result(f, timeout) for k, f in fs.items()}
 
@@ -428,7 +419,7 @@ def test_other_tenant_invisible_and_denied_raw(tenv):
     want["ListTransactions: B hidden, A shown"] = (True, True)
     # OffsetFetch of A's own group for all topics: the offset it holds on B's topic is hidden
     id_names = {_topic_id(t): t for t in (A + "data", B + "data")}
-    with _coordinator_raw(tenv, UA, A + "g1") as r:
+    with tenv["side"].raw_coordinator(UA, A + "g1") as r:
         hi = r.version("OffsetFetch")
         for v in sorted({min(hi, 9), hi}):  # v10 (Kafka 4.x): topics by id, names empty
             if v >= 8:
