@@ -14,6 +14,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "auth/authn-t.h"
@@ -49,6 +50,9 @@ enum kg_conn_state {
 	KG_CONN_HANDSHAKE,             /* client TLS handshake in progress */
 	KG_CONN_AUTHENTICATING,        /* SASL exchange with the gateway; no
 	                                  upstream connection yet */
+	KG_CONN_LOGGED_IN,             /* authenticated, nothing to forward yet:
+	                                  the upstream connection is opened by
+	                                  the first request for the broker */
 	KG_CONN_RESOLVING,             /* waiting for the broker's address
 	                                  (resolved off the loop): no upstream
 	                                  socket yet */
@@ -95,7 +99,9 @@ struct kg_conn {
 	struct kc_arena arena;         /* decoded trees, reset per frame */
 	bool close_after_flush;        /* close once to_c is written */
 	bool hold_output;              /* failure delay: write nothing yet */
-	struct sockaddr_storage peer_sa; /* client address */
+	struct sockaddr_in6 peer_sa;   /* client address (TCP: an IPv4 one
+	                                  fits too; not sockaddr_storage, 100
+	                                  bytes more per connection) */
 
 	struct kg_authn authn;         /* SASL state and the principal
 	                                  (auth/authn-t.h) */

@@ -2,11 +2,17 @@
  * non-blocking I/O, back-pressure and teardown. Frame decisions live in
  * exchange.c.
  *
- *   accept --(TLS listener)--> HANDSHAKE --> CONNECTING --> OPEN --> CLOSED
- *          \--(plaintext)------------------/
+ *   accept --(TLS)--> HANDSHAKE --.
+ *      '--(plaintext)-------------+--(no SASL)-------------------> CONNECTING --> OPEN --> CLOSED
+ *                                 '--(SASL)--> AUTHENTICATING         ^   (RESOLVING while the
+ *                                                  |                  |    address is looked up)
+ *                                                  '--> LOGGED_IN ----'
+ *                                                       first request for the broker
  *
  * Nothing goes upstream before the client's handshake has succeeded (and,
- * on the SNI port, before the SNI name has picked the broker).
+ * on the SNI port, before the SNI name has picked the broker); with SASL,
+ * not before the login and a request that is for the broker, so an idle
+ * logged-in client holds one socket, not two.
  *
  * Back-pressure: a side is read only while its receive buffer has room and
  * (for the client) the in-flight queue is not full. Parsed bytes stay in
@@ -53,6 +59,8 @@
 static void conn_update(struct kg_conn *c);
 static int conn_pump(struct kg_conn *c);
 static int start_connect(struct kg_conn *c);
+static int connect_begin(struct kg_conn *c);
+static void idle_timer_start(struct kg_conn *c);
 
 static void watcher_set(struct ev_loop *loop, ev_io *io, bool on)
 {
@@ -264,17 +272,19 @@ static int conn_pump(struct kg_conn *c)
 	if (process(c, true) < 0)
 		return -1;
 	if (c->authn.connect_pending) {
-		/* Authenticated just now: only now is a broker contacted. */
+		/* Authenticated just now. The broker is contacted by the first
+		 * request that is for it, not here: a logged-in client that
+		 * stays idle holds one socket, not two. */
 		c->authn.connect_pending = false;
 		c->authz.principal = c->authn.principal;   /* set by the login */
 		kg_login_end(c);
-		ev_timer_stop(c->w->loop, &c->timer);
-		ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
-		ev_timer_start(c->w->loop, &c->timer);
-		c->connect_started = ev_now(c->w->loop);
-		if (start_connect(c) < 0)
-			return -1;
+		c->state = KG_CONN_LOGGED_IN;
+		idle_timer_start(c);
 	}
+	if (c->state == KG_CONN_LOGGED_IN &&
+	    (c->c_in.ready > c->c_in.sent || kg_obuf_pending(&c->to_u) > 0) &&
+	    connect_begin(c) < 0)
+		return -1;
 	if (flush_side(c, false) < 0)
 		return -1;
 	if (process(c, false) < 0 || flush_side(c, true) < 0)
@@ -385,11 +395,8 @@ static void begin(struct kg_conn *c)
 		return;
 	}
 	kg_login_end(c);
-	ev_timer_set(&c->timer, cfg->connect_timeout_ms / 1000.0, 0.0);
-	ev_timer_start(c->w->loop, &c->timer);
-	c->connect_started = ev_now(c->w->loop);
 	c->state = KG_CONN_CONNECTING;
-	if (start_connect(c) == 0)
+	if (connect_begin(c) == 0)
 		conn_pump(c);
 }
 
@@ -509,9 +516,7 @@ static int connect_done(struct kg_conn *c)
 	c->state = KG_CONN_OPEN;
 	c->upstream_counted = true;
 	kg_metric_gauge(&kg_metrics_mine()->upstream_open, 1);
-	ev_timer_stop(loop, &c->timer);
-	ev_timer_set(&c->timer, cfg->idle_timeout_ms / 4000.0, cfg->idle_timeout_ms / 4000.0);
-	ev_timer_start(loop, &c->timer);
+	idle_timer_start(c);
 	return 0;
 }
 
@@ -600,6 +605,26 @@ static void on_answer_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		 c->w->gw->cfg->request_timeout_ms);
 	log_warn("conn %llu %s node %d: %s", (unsigned long long)c->id, c->peer, c->node_id, why);
 	kg_conn_close(c, why);
+}
+
+/* The timer checks for idleness a few times per idle timeout. */
+static void idle_timer_start(struct kg_conn *c)
+{
+	double every = c->w->gw->cfg->idle_timeout_ms / 4000.0;
+	ev_timer_stop(c->w->loop, &c->timer);
+	ev_timer_set(&c->timer, every, every);
+	ev_timer_start(c->w->loop, &c->timer);
+}
+
+/* Starts the upstream connection under upstream.connect_timeout_ms.
+ * -1: the connection was closed. */
+static int connect_begin(struct kg_conn *c)
+{
+	ev_timer_stop(c->w->loop, &c->timer);
+	ev_timer_set(&c->timer, c->w->gw->cfg->connect_timeout_ms / 1000.0, 0.0);
+	ev_timer_start(c->w->loop, &c->timer);
+	c->connect_started = ev_now(c->w->loop);
+	return start_connect(c);
 }
 
 /* Connects to the broker this connection stands for, or to the next

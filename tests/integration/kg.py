@@ -520,6 +520,21 @@ def wait_topic_ready(bootstrap: str, topic: str, partitions: int, timeout=60, fu
     raise AssertionError(f"topic {topic} not ready after {timeout}s: {last}")
 
 
+def partition_leader(bootstrap: str, topic: str, partition=0, conf=None, timeout=60) -> int:
+    """The partition's leader id, asked until a broker knows it: metadata reaches each broker of a
+    KRaft cluster on its own time, so one answer right after CreateTopics may still lack the topic."""
+    from confluent_kafka.admin import AdminClient
+    a = AdminClient({"bootstrap.servers": bootstrap, **(conf or {})})
+    deadline = time.monotonic() + timeout
+    while True:
+        t = a.list_topics(topic, timeout=10).topics.get(topic)
+        pm = t.partitions.get(partition) if t is not None and t.error is None else None
+        if pm is not None and pm.error is None and pm.leader >= 0:
+            return pm.leader
+        assert time.monotonic() < deadline, f"{topic}[{partition}] has no leader after {timeout} s"
+        time.sleep(0.5)
+
+
 # ---------------------------------------------------------------------------------------------
 # Raw Kafka protocol
 

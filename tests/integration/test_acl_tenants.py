@@ -442,8 +442,7 @@ def _leader_raw(tenv, user, topic, partition=0):
     """A raw connection to the gateway port of the partition's leader (a broker closes an acks=0
     connection on any error, NOT_LEADER_OR_FOLLOWER included, so a denial must be proven on the
     leader's connection)."""
-    md = _plain_admin().list_topics(topic, timeout=15)
-    leader = md.topics[topic].partitions[partition].leader
+    leader = kg.partition_leader(kg.DIRECT_BOOTSTRAP, topic, partition)
     return _gw_raw(tenv, user, tenv["gw"].advertised[leader][1])
 
 

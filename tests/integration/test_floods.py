@@ -8,6 +8,8 @@
   retrying a wrong password from 127.0.0.1 does not block the good user on the same address.
 - Memory: gateway RSS per idle logged-in TLS connection, and RSS after waves of connections that
   come and go (it must come back down).
+- 10,000 idle logged-in TLS connections held at once, one socket each, ≤ 16 KiB each, while good
+  clients keep logging in.
 
 Figures are printed (run with -s to see them) and recorded in BENCHMARKS.md."""
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import socket
 import ssl
 import statistics
@@ -65,6 +68,22 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def good_login(g: SaslGateway, times: list, failures: list):
+    """One SCRAM-SHA-512 login and a Metadata request: its time into times, or why not into
+    failures."""
+    t0 = time.monotonic()
+    try:
+        with g.raw(timeout=10) as r:
+            resp = r.login("SCRAM-SHA-512", "alice", USERS["alice"])
+            if resp.error:
+                failures.append(f"error {resp.error}: {resp.message}")
+                return
+            r.metadata()
+            times.append(time.monotonic() - t0)
+    except (OSError, ConnectionError, ssl.SSLError, AssertionError) as e:
+        failures.append(repr(e))
 
 
 def percentile(xs, p):
@@ -229,17 +248,7 @@ def test_preauth_flood_good_clients_still_log_in(gateway_factory, users, certs):
     times, failures = [], []
     t_end = time.monotonic() + duration - 8
     while time.monotonic() < t_end:
-        t0 = time.monotonic()
-        try:
-            with g.raw(timeout=10) as r:
-                resp = r.login("SCRAM-SHA-512", "alice", USERS["alice"])
-                if resp.error:
-                    failures.append(f"error {resp.error}: {resp.message}")
-                else:
-                    r.metadata()
-                    times.append(time.monotonic() - t0)
-        except (OSError, ConnectionError, ssl.SSLError, AssertionError) as e:
-            failures.append(repr(e))
+        good_login(g, times, failures)
         time.sleep(0.05)
     stop.set()
     th.join(10)
@@ -315,8 +324,124 @@ def test_memory_per_idle_tls_connection_and_after_storms(gateway_factory, users,
     print(f"\nmemory: RSS {base / 1024:.1f} MiB before, {held / 1024:.1f} MiB with {n} idle "
           f"logged-in TLS connections = {per_conn / 1024:.1f} KiB each; after each wave closed: "
           + ", ".join(f"{w / 1024:.1f}" for w in waves) + " MiB")
-    # OpenSSL 3.0 keeps 13.7 KiB per connection itself (allocation trace in BENCHMARKS.md)
-    assert per_conn <= 18 * 1024, f"{per_conn / 1024:.1f} KiB per idle TLS connection"
+    # OpenSSL 3.0 keeps 13.7 KiB per connection itself (allocation trace in BENCHMARKS.md). At
+    # 2,500 connections the figure swings by ±1.5 KiB from run to run (a few MiB of RSS); the
+    # 16 KiB target is checked at 10,000 (test_holds_10000_idle_logged_in_tls_connections)
+    assert per_conn <= 20 * 1024, f"{per_conn / 1024:.1f} KiB per idle TLS connection"
     assert waves[-1] <= base + 16 * 1024, f"RSS {waves[-1] / 1024:.1f} MiB after the storms, " \
                                           f"{base / 1024:.1f} MiB before"
     assert waves[-1] <= waves[0] + 8 * 1024, f"RSS grows from wave to wave: {waves}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 10,000 idle logged-in TLS connections at once
+
+HELD = 10000
+
+
+async def _held_login(port, addr, ctx, sem, stats, release):
+    """TLS, a PLAIN login (SaslHandshake v1, SaslAuthenticate v1), then idle until released."""
+    async with sem:
+        try:
+            r, w = await asyncio.wait_for(asyncio.open_connection(
+                kg.HOST, port, ssl=ctx, server_hostname="localhost", local_addr=(addr, 0)), 20)
+            w.write(kg.sasl_handshake_request(1, "PLAIN"))
+            size = int.from_bytes(await asyncio.wait_for(r.readexactly(4), 20), "big")
+            await r.readexactly(size)
+            w.write(kg.sasl_authenticate_request(2, b"\0alice\0" + USERS["alice"].encode()))
+            size = int.from_bytes(await asyncio.wait_for(r.readexactly(4), 20), "big")
+            resp = kg.parse_sasl_authenticate_response(await r.readexactly(size))
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as e:
+            stats["failed"] += 1
+            stats["errors"].append(repr(e))
+            return
+        if resp.error:
+            stats["failed"] += 1
+            stats["errors"].append(f"login error {resp.error}")
+            w.close()
+            return
+        stats["logged_in"] += 1
+    try:
+        done, _ = await asyncio.wait({asyncio.ensure_future(r.read(1)), release},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if release not in done:
+            stats["dropped"] += 1       # the gateway closed (or said something) while held
+    finally:
+        w.close()
+
+
+def _held_main(port, ca, n, out, go_on):
+    ctx = kg.tls_context(ca)
+    stats = {"logged_in": 0, "failed": 0, "dropped": 0, "errors": []}
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        release = loop.create_future()
+        sem = asyncio.Semaphore(64)
+        t0 = time.monotonic()
+        tasks = [asyncio.ensure_future(_held_login(port, IDLE_ADDRS[i % len(IDLE_ADDRS)], ctx, sem,
+                                                   stats, release)) for i in range(n)]
+        while stats["logged_in"] + stats["failed"] < n:
+            await asyncio.sleep(0.2)
+        out.put({"phase": "held", "took": time.monotonic() - t0, **stats})
+        await loop.run_in_executor(None, go_on.wait)    # the parent has measured
+        release.set_result(True)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    stats["errors"] = stats["errors"][:5]
+    out.put({"phase": "released", **stats})
+
+
+def _gateway_sockets(pid: int) -> int:
+    n = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            n += os.readlink(fd).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def test_holds_10000_idle_logged_in_tls_connections(gateway_factory, users, certs):
+    """10,000 TLS connections log in and stay idle, all at once: the gateway holds every one (one
+    socket each: no broker connection until a request for the broker), good clients keep
+    logging in meanwhile, and the memory per connection is measured at that scale."""
+    g = start(gateway_factory, "gw-held", users, certs,
+              limits={"max_connections": HELD + 1000})
+    pid = g.gw.proc.pid
+    with g.raw() as r:                      # warm up: TLS context, metadata, the sweep
+        assert r.login("PLAIN", "alice", USERS["alice"]).error == 0
+        r.metadata()
+    time.sleep(2.5)
+    base, base_socks = rss_kib(pid), _gateway_sockets(pid)
+    mp = multiprocessing.get_context("spawn")
+    q, go_on = mp.Queue(), mp.Event()
+    child = mp.Process(target=_held_main, args=(g.port, str(certs / "ca.pem"), HELD, q, go_on),
+                       daemon=True)
+    child.start()
+    try:
+        held = q.get(timeout=400)
+        time.sleep(3.0)                     # the sweep gives quiet connections' memory back
+        rss, socks = rss_kib(pid), _gateway_sockets(pid)
+        times, failures = [], []
+        for _ in range(40):
+            good_login(g, times, failures)
+    finally:
+        go_on.set()
+    released = q.get(timeout=120)
+    child.join(60)
+    g.gw.assert_alive("holding 10,000 logged-in TLS connections")
+    per_conn = (rss - base) * 1024 / HELD
+    print(f"\nheld: {HELD} logged in over TLS in {held['took']:.1f} s; gateway sockets "
+          f"{base_socks} -> {socks}; RSS {base / 1024:.1f} -> {rss / 1024:.1f} MiB = "
+          f"{per_conn / 1024:.1f} KiB per idle logged-in TLS connection; good logins meanwhile "
+          f"{len(times)} ok, p50 {statistics.median(times) * 1000:.1f} ms, "
+          f"p99 {percentile(times, 99) * 1000:.1f} ms; {released}")
+    assert held["logged_in"] == HELD and held["failed"] == 0, held
+    assert released["dropped"] == 0, f"the gateway closed held connections: {released}"
+    # one socket per held connection: none of them has a broker connection
+    assert HELD <= socks - base_socks <= HELD + 50, (base_socks, socks)
+    assert not failures, failures[:5]
+    assert percentile(times, 99) < 2.0, f"p99 login time {percentile(times, 99):.2f}s"
+    assert per_conn <= 16 * 1024, f"{per_conn / 1024:.1f} KiB per idle logged-in TLS connection"

@@ -259,9 +259,7 @@ def test_sigterm_drains(gateway_factory, names, tmp_path):
     assert _wait_ready(url)[0] == 200
     topic = names.topic()
     kg.create_topic(g.bootstrap, topic, 1, 3)
-    from confluent_kafka.admin import AdminClient
-    md = AdminClient({"bootstrap.servers": g.bootstrap}).list_topics(topic, timeout=15)
-    leader = md.topics[topic].partitions[0].leader
+    leader = kg.partition_leader(g.bootstrap, topic)
     r = _PlainRaw(kg.HOST, g.advertised[leader][1])
     fv = min(r.version("Fetch"), 12)
     part = {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20,

@@ -475,7 +475,8 @@ def test_raw_login_success(sasl_gw, mech):
 
 
 def test_upstream_only_after_success(sasl_gw):
-    """No broker connection for a client until it has authenticated; one right after."""
+    """No broker connection for a client until it has authenticated and sent a request for the
+    broker (an idle logged-in client holds one socket at the gateway, not two); one then."""
     g = sasl_gw
     pid = g.gw.proc.pid
     before = upstream_sockets(pid)
@@ -490,6 +491,9 @@ def test_upstream_only_after_success(sasl_gw):
         assert mid <= before, f"the gateway connected upstream before authentication: {sorted(mid - before)}"
         resp = r.authenticate(sc.final(resp.auth_bytes))
         assert resp.error == 0 and sc.verify(resp.auth_bytes), resp
+        time.sleep(0.3)
+        idle = upstream_sockets(pid)
+        assert idle <= before, f"an upstream connection before any request for the broker: {sorted(idle - before)}"
         r.metadata()
         after = upstream_sockets(pid)
         assert len(after - before) >= 1, f"no upstream connection after authentication: {before} -> {after}"
