@@ -58,6 +58,18 @@ struct kg_acl_why {
 	                                  or NULL */
 };
 
+/* Longest tenant name: tenant names are metric label values and audit
+ * fields, so they are short and plain ([A-Za-z0-9._-]). */
+#define KG_TENANT_NAME_MAX 64
+
+/* A tenant: principals that share limits (README "Tenants"). Points into
+ * its policy, alive while the policy is. */
+struct kg_tenant {
+	const char *name;              /* unique in the policy */
+	uint32_t max_connections;      /* its logged-in connections at once, all
+	                                  workers; 0: no limit */
+};
+
 struct kg_policy;                  /* opaque, immutable, refcounted */
 struct kg_acl_subject;             /* opaque: one principal+address view */
 

@@ -150,6 +150,14 @@ void kg_policy_free(struct kg_policy *p)
 		free(r->name);
 	}
 	free(p->roles);
+	for (size_t i = 0; i < p->ntenants; i++) {
+		struct kg_acl_tenant *t = &p->tenants[i];
+		for (size_t j = 0; j < t->nmembers; j++)
+			free(t->members[j]);
+		free(t->members);
+		free((char *)t->pub.name);
+	}
+	free(p->tenants);
 	pcre2_match_context_free(p->mctx);
 	free(p);
 }
@@ -191,4 +199,28 @@ const char *kg_policy_role_info(const struct kg_policy *p, size_t i, size_t *nme
 	if (nrules)
 		*nrules = p->roles[i].nrules;
 	return p->roles[i].name;
+}
+
+/* ---- tenants ---- */
+
+/* A linear scan: called once per login, over a handful of tenants. */
+const struct kg_tenant *kg_policy_tenant_of(const struct kg_policy *p, const char *principal)
+{
+	if (!p || !principal)
+		return NULL;
+	for (size_t i = 0; i < p->ntenants; i++)
+		for (size_t j = 0; j < p->tenants[i].nmembers; j++)
+			if (strcmp(p->tenants[i].members[j], principal) == 0)
+				return &p->tenants[i].pub;
+	return NULL;
+}
+
+size_t kg_policy_tenant_count(const struct kg_policy *p)
+{
+	return p ? p->ntenants : 0;
+}
+
+const struct kg_tenant *kg_policy_tenant(const struct kg_policy *p, size_t i)
+{
+	return p && i < p->ntenants ? &p->tenants[i].pub : NULL;
 }

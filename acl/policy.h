@@ -44,6 +44,13 @@ bool kg_acl_any_allowed(struct kg_acl_subject *s, enum kg_res type, enum kg_op o
 int32_t kg_acl_authorized_ops(struct kg_acl_subject *s, enum kg_res type,
 			      const char *name, size_t name_len);
 
+/* The tenant `principal` belongs to, or NULL (none, or p NULL). The
+ * pointer lives as long as p. */
+const struct kg_tenant *kg_policy_tenant_of(const struct kg_policy *p, const char *principal);
+size_t kg_policy_tenant_count(const struct kg_policy *p);
+/* Tenant i (0-based, file order), or NULL past the last. */
+const struct kg_tenant *kg_policy_tenant(const struct kg_policy *p, size_t i);
+
 /* Names for logs, the CLI and the audit log. */
 const char *kg_res_name(enum kg_res type);     /* "topic", "group", ... */
 const char *kg_op_name(enum kg_op op);         /* "READ", ... */

@@ -78,8 +78,18 @@ struct kg_acl_role {
 };
 
 /* A loaded policy (opaque in policy-t.h). Immutable once returned. */
+/* A tenant, as loaded. */
+struct kg_acl_tenant {
+	struct kg_tenant pub;          /* what callers see (name owned here) */
+	char **members;                /* principals "Type:name", exact */
+	size_t nmembers;               /* entries in members */
+};
+
 struct kg_policy {
 	atomic_int refs;               /* holders; freed when it drops to 0 */
+	struct kg_acl_tenant *tenants; /* in file order; a principal is in at
+	                                  most one */
+	size_t ntenants;               /* entries in tenants */
 	char **super_users;            /* principals always allowed */
 	size_t nsuper;                 /* entries in super_users */
 	struct kg_acl_role *roles;     /* in file order */

@@ -353,6 +353,22 @@ static int load_rule(struct lctx *c, struct kg_acl_role *role, const char *loc, 
 
 static const char *const role_keys[] = { "name", "description", "members", "rules", NULL };
 
+/* A role's or tenant's own copy of its name; its optional description
+ * must be text. */
+static int own_name(struct lctx *c, const char *loc, json_t *o, const char *nm, char **out)
+{
+	if (!(*out = strdup(nm))) {
+		lerr(c, loc, "out of memory");
+		return -1;
+	}
+	json_t *d = json_object_get(o, "description");
+	if (d && !json_is_string(d)) {
+		lerr(c, loc, "'description' must be a string");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_role(struct lctx *c, struct kg_policy *p, size_t idx, json_t *o)
 {
 	char loc[512], l2[600];
@@ -378,15 +394,8 @@ static int load_role(struct lctx *c, struct kg_policy *p, size_t idx, json_t *o)
 			lerr(c, loc, "role name '%s' is already used by roles[%zu]", nm, i);
 			return -1;
 		}
-	if (!(role->name = strdup(nm))) {
-		lerr(c, loc, "out of memory");
+	if (own_name(c, loc, o, nm, &role->name) < 0)
 		return -1;
-	}
-	json_t *d = json_object_get(o, "description");
-	if (d && !json_is_string(d)) {
-		lerr(c, loc, "'description' must be a string");
-		return -1;
-	}
 	json_t *m = json_object_get(o, "members");
 	if (m) {
 		snprintf(l2, sizeof(l2), "%s members", loc);
@@ -421,7 +430,130 @@ static int load_role(struct lctx *c, struct kg_policy *p, size_t idx, json_t *o)
 	return 0;
 }
 
-static const char *const top_keys[] = { "version", "super_users", "roles", NULL };
+static const char *const tenant_keys[] = { "name", "description", "members", "limits", NULL };
+static const char *const tenant_limit_keys[] = { "max_connections", NULL };
+
+/* Tenant names become metric labels and audit fields: short, plain. */
+static int tenant_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > KG_TENANT_NAME_MAX)
+		return 0;
+	for (const char *q = s; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		      (*q >= '0' && *q <= '9') || *q == '.' || *q == '_' || *q == '-'))
+			return 0;
+	return 1;
+}
+
+static int load_tenant_limits(struct lctx *c, const char *loc, json_t *o, struct kg_tenant *t)
+{
+	char l2[600];
+	snprintf(l2, sizeof(l2), "%s limits", loc);
+	if (!json_is_object(o)) {
+		lerr(c, l2, "must be an object");
+		return -1;
+	}
+	if (check_keys(c, o, l2, tenant_limit_keys) < 0)
+		return -1;
+	json_t *mc = json_object_get(o, "max_connections");
+	if (mc) {
+		if (!json_is_integer(mc) || json_integer_value(mc) < 0 ||
+		    json_integer_value(mc) > 10000000) {
+			lerr(c, l2, "'max_connections' must be an integer 0..10000000 (0: no limit)");
+			return -1;
+		}
+		t->max_connections = (uint32_t)json_integer_value(mc);
+	}
+	return 0;
+}
+
+/* A principal belongs to one tenant at most: which one must never depend
+ * on the order of the file. */
+static int tenant_members_unique(struct lctx *c, const struct kg_policy *p, const char *loc,
+				 const struct kg_acl_tenant *t)
+{
+	for (size_t j = 0; j < t->nmembers; j++) {
+		const char *m = t->members[j];
+		const char *colon = strchr(m, ':');
+		if (strcmp(colon + 1, "*") == 0) {
+			lerr(c, loc, "members: '%s' would put every principal in the tenant; "
+			     "tenants list exact principals", m);
+			return -1;
+		}
+		for (size_t i = 0; i < p->ntenants; i++) {
+			const struct kg_acl_tenant *o = &p->tenants[i];
+			for (size_t k = 0; k < (o == t ? j : o->nmembers); k++)
+				if (strcmp(o->members[k], m) == 0) {
+					lerr(c, loc, "members: '%.300s' is already a member of "
+					     "tenant '%s'", m, o->pub.name);
+					return -1;
+				}
+		}
+	}
+	return 0;
+}
+
+static int load_tenant(struct lctx *c, struct kg_policy *p, size_t idx, json_t *o)
+{
+	char loc[512], l2[600];
+	snprintf(loc, sizeof(loc), "tenants[%zu]", idx);
+	if (!json_is_object(o)) {
+		lerr(c, loc, "a tenant must be an object");
+		return -1;
+	}
+	struct kg_acl_tenant *t = &p->tenants[p->ntenants++];
+	json_t *name = json_object_get(o, "name");
+	if (!json_is_string(name) || !tenant_name_ok(json_string_value(name))) {
+		lerr(c, loc, "'name' must be 1 to %d of A-Z a-z 0-9 . _ -", KG_TENANT_NAME_MAX);
+		return -1;
+	}
+	const char *nm = json_string_value(name);
+	snprintf(loc, sizeof(loc), "tenants[%zu] (%s)", idx, nm);
+	if (check_keys(c, o, loc, tenant_keys) < 0)
+		return -1;
+	for (size_t i = 0; i + 1 < p->ntenants; i++)
+		if (strcmp(p->tenants[i].pub.name, nm) == 0) {
+			lerr(c, loc, "tenant name '%s' is already used by tenants[%zu]", nm, i);
+			return -1;
+		}
+	char *own;
+	if (own_name(c, loc, o, nm, &own) < 0)
+		return -1;
+	t->pub.name = own;
+	json_t *m = json_object_get(o, "members");
+	if (m) {
+		snprintf(l2, sizeof(l2), "%s members", loc);
+		if (load_principals(c, m, l2, &t->members, &t->nmembers) < 0 ||
+		    tenant_members_unique(c, p, loc, t) < 0)
+			return -1;
+	}
+	json_t *lim = json_object_get(o, "limits");
+	if (lim && load_tenant_limits(c, loc, lim, &t->pub) < 0)
+		return -1;
+	return 0;
+}
+
+static int load_tenants(struct lctx *c, struct kg_policy *p, json_t *j)
+{
+	if (!json_is_array(j)) {
+		lerr(c, "tenants", "must be an array of tenants");
+		return -1;
+	}
+	p->tenants = calloc(json_array_size(j) + 1, sizeof(*p->tenants));
+	if (!p->tenants) {
+		lerr(c, "tenants", "out of memory");
+		return -1;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(j, i, e)
+		if (load_tenant(c, p, i, e) < 0)
+			return -1;
+	return 0;
+}
+
+static const char *const top_keys[] = { "version", "super_users", "roles", "tenants", NULL };
 
 static struct kg_policy *from_json(json_t *root, const char *src, char *err, size_t errlen)
 {
@@ -467,6 +599,9 @@ static struct kg_policy *from_json(json_t *root, const char *src, char *err, siz
 	json_array_foreach(roles, i, e)
 		if (load_role(&c, p, i, e) < 0)
 			goto fail;
+	json_t *tenants = json_object_get(root, "tenants");
+	if (tenants && load_tenants(&c, p, tenants) < 0)
+		goto fail;
 	return p;
 fail:
 	kg_policy_free(p);

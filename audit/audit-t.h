@@ -103,6 +103,7 @@ struct kg_audit_conn {
 	char *cert_subject;            /* client certificate DN (RFC 2253) */
 	char cert_sha256[96];          /* its SHA-256 fingerprint, AB:CD:... */
 	char *principal;               /* "User:...", once authenticated */
+	const char *tenant;            /* its tenant, or NULL (not owned) */
 	char *sw_name;                 /* ApiVersions v3+ ClientSoftwareName */
 	char *sw_version;              /* ... ClientSoftwareVersion */
 	uint64_t responses;            /* responses the brokers sent */

@@ -50,6 +50,8 @@ struct kg_audit_conn *kg_audit_conn_new(const struct kg_audit_conn_info *info);
 void kg_audit_tls_done(struct kg_audit_conn *a, const struct kg_audit_tls *t);
 /* Who the connection is from now on (after TLS without SASL, or SASL). */
 void kg_audit_principal(struct kg_audit_conn *a, const char *principal);
+/* The principal's tenant (policy tenants[]); the string must outlive a. */
+void kg_audit_tenant(struct kg_audit_conn *a, const char *tenant);
 /* The client side is ready (after TLS): connection_open. */
 void kg_audit_conn_open(struct kg_audit_conn *a);
 /* Closing: flushes summaries and denial groups, writes connection_close

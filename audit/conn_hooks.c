@@ -78,6 +78,12 @@ void kg_audit_principal(struct kg_audit_conn *a, const char *principal)
 	a->principal = principal ? strdup(principal) : NULL;
 }
 
+void kg_audit_tenant(struct kg_audit_conn *a, const char *tenant)
+{
+	if (a)
+		a->tenant = tenant;
+}
+
 void kg_audit_conn_open(struct kg_audit_conn *a)
 {
 	if (!a || a->open_sent)

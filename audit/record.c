@@ -33,6 +33,7 @@ json_t *kg_audit_conn_event(const struct kg_audit_conn *a, const char *type)
 	if (a->broker >= 0)
 		kg_audit_set_int(e, "broker", a->broker);
 	kg_audit_set_cstr(e, "principal", a->principal);
+	kg_audit_set_cstr(e, "tenant", a->tenant);
 	kg_audit_set_cstr(e, "client_software_name", a->sw_name);
 	kg_audit_set_cstr(e, "client_software_version", a->sw_version);
 	if (a->tls_done) {

@@ -41,6 +41,13 @@ struct kg_audit_conn;
  * would not fit is refused). */
 #define KG_AUTHN_PRINCIPAL_MAX (5 + KG_USER_NAME_MAX)
 
+/* Told the principal the moment a login establishes it, before the login
+ * is audited (the gateway finds the principal's tenant). */
+struct kg_principal_hook {
+	void (*fn)(void *arg, const char *principal); /* NULL: nobody */
+	void *arg;                     /* handed back to fn */
+};
+
 struct kg_authn {
 	/* set by the connection when it opens */
 	const struct kg_auth_cfg *cfg; /* listen.auth */
@@ -50,6 +57,7 @@ struct kg_authn {
 	struct kg_audit_conn *audit;   /* audit context, or NULL */
 	struct kg_answer answer;       /* where responses go, in order */
 	kg_api_versions_fn api_versions; /* ApiVersions before authentication */
+	struct kg_principal_hook on_principal; /* see above */
 	struct kc_arena *arena;        /* the connection's frame arena */
 
 	/* state */

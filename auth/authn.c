@@ -218,6 +218,8 @@ static bool authenticated(struct kg_authn *a, double now, const char *user)
 		a->connect_pending = true;
 		a->reauth_started = now;
 		kg_audit_principal(a->audit, a->principal);
+		if (a->on_principal.fn)
+			a->on_principal.fn(a->on_principal.arg, a->principal);
 	}
 	log_info("conn %llu %s: %sauthenticated as User:%s with %s",
 		 (unsigned long long)a->conn_id, a->peer_text, a->reauth ? "re-" : "", clean,

@@ -40,6 +40,7 @@ enum kg_metrics_refusal {
 	KG_MR_ADDRESS_BLOCKED,         /* repeated login failures */
 	KG_MR_NO_MEMORY,               /* could not be taken in */
 	KG_MR_DRAINING,                /* the gateway is shutting down */
+	KG_MR_TENANT_CONNECTIONS,      /* tenants[].limits.max_connections */
 	KG_MR_N
 };
 

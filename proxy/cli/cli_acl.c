@@ -151,6 +151,9 @@ static int explain(struct kg_policy *p, const char *principal, const char *addre
 		printf(" from %s\n", address);
 	else
 		printf(" (no --address: rules with hosts do not apply)\n");
+	const struct kg_tenant *t = kg_policy_tenant_of(p, principal);
+	if (t)
+		printf("  %s is in tenant %s\n", principal, t->name);
 	switch (why.reason) {
 	case KG_ACL_SUPER_USER:
 		printf("  %s is a super user\n", principal);
@@ -177,6 +180,13 @@ static void check(const struct kg_policy *p, const char *path)
 		const char *name = kg_policy_role_info(p, i, &m, &r);
 		printf("  role %s: %zu member%s, %zu rule%s\n", name, m, m == 1 ? "" : "s", r,
 		       r == 1 ? "" : "s");
+	}
+	for (size_t i = 0; i < kg_policy_tenant_count(p); i++) {
+		const struct kg_tenant *t = kg_policy_tenant(p, i);
+		if (t->max_connections)
+			printf("  tenant %s: max_connections %u\n", t->name, t->max_connections);
+		else
+			printf("  tenant %s: no connection limit\n", t->name);
 	}
 }
 

@@ -26,6 +26,7 @@
 struct kg_worker;
 struct kg_tls_contexts;
 struct kg_audit_conn;
+struct kg_tenant_slot;
 
 /* A request waiting for its response, or a local response waiting for its
  * turn (local != NULL), in the order the client sent them. */
@@ -111,6 +112,13 @@ struct kg_conn {
 	struct kg_conn *login_prev, *login_next; /* worker's list of
 	                                  connections logging in (login.c) */
 	bool logging_in;               /* on that list: not authenticated */
+	bool tenant_counted;           /* counted in tenant (tenants.c) */
+	struct kg_tenant_slot *tenant; /* the principal's tenant at login, or
+	                                  NULL (none) */
+	uint32_t tenant_full;          /* the tenant was at this many connections
+	                                  (its max_connections): close at once */
+	uint64_t tenant_reported[3];   /* bytes_c2u, bytes_u2c, requests as far
+	                                  as reported to the tenant (login.c) */
 	bool counted;                  /* counted by admit.c */
 	ev_tstamp accepted_at;         /* for listen.auth.login_timeout_ms */
 	ev_tstamp connect_started;     /* for upstream.connect_timeout_ms */

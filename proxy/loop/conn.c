@@ -278,6 +278,11 @@ static int conn_pump(struct kg_conn *c)
 		c->authn.connect_pending = false;
 		c->authz.principal = c->authn.principal;   /* set by the login */
 		kg_login_end(c);
+		char why[160];
+		if (kg_login_tenant_full(c, why, sizeof(why))) {
+			kg_conn_close(c, why);
+			return -1;
+		}
 		c->state = KG_CONN_LOGGED_IN;
 		idle_timer_start(c);
 	}
@@ -381,8 +386,10 @@ static void begin(struct kg_conn *c)
 {
 	const struct kg_config *cfg = c->w->gw->cfg;
 	c->authz.principal = c->authn.principal;
-	if (cfg->auth.mode != KG_AUTH_SASL)
+	if (cfg->auth.mode != KG_AUTH_SASL) {
 		kg_audit_principal(c->audit, c->authn.principal);
+		kg_login_principal(c, c->authn.principal);
+	}
 	kg_audit_conn_open(c->audit);
 	ev_timer_stop(c->w->loop, &c->timer);
 	if (cfg->auth.mode == KG_AUTH_SASL) {
@@ -395,6 +402,11 @@ static void begin(struct kg_conn *c)
 		return;
 	}
 	kg_login_end(c);
+	char why[160];
+	if (kg_login_tenant_full(c, why, sizeof(why))) {
+		kg_conn_close(c, why);
+		return;
+	}
 	c->state = KG_CONN_CONNECTING;
 	if (connect_begin(c) == 0)
 		conn_pump(c);
@@ -737,6 +749,7 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 		.cfg = &cfg->auth, .peer = (const struct sockaddr *)&c->peer_sa,
 		.conn_id = c->id, .peer_text = c->peer, .audit = c->audit,
 		.answer = { kg_inflight_queue_local, c }, .api_versions = kg_exchange_api_versions,
+		.on_principal = { kg_login_principal, c },
 		.arena = &c->arena, .state = KG_AS_NONE,
 	};
 	kg_authn_init(&c->authn);

@@ -13,8 +13,13 @@
 #include "base/metrics.h"
 #include "base/log.h"
 #include "io/net.h"
+#include "acl/policy.h"
+#include "audit/audit.h"
+#include "enforce/current_policy.h"
 #include "loop/admit.h"
+#include "loop/tenants.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Refusals are counted and logged once a second: a flood must not become
@@ -85,6 +90,47 @@ static void unlink_login(struct kg_conn *c)
 	w->nlogin--;
 }
 
+void kg_login_principal(void *arg, const char *principal)
+{
+	struct kg_conn *c = arg;
+	struct kg_policy *p = kg_current_policy();
+	const struct kg_tenant *t = kg_policy_tenant_of(p, principal);
+	if (t) {
+		int rc = kg_tenants_enter(t, &c->tenant);
+		c->tenant_counted = rc == 0;
+		if (rc == -1)
+			c->tenant_full = t->max_connections;
+		/* Out of memory (-2) counts nothing and refuses nothing: the
+		 * limit is a budget, not a permission. */
+		if (c->tenant)
+			kg_audit_tenant(c->audit, kg_tenant_slot_name(c->tenant));
+	}
+	kg_policy_unref(p);
+}
+
+void kg_login_tenant_report(struct kg_conn *c)
+{
+	if (!c->tenant)
+		return;
+	uint64_t now[3] = { c->bytes_c2u, c->bytes_u2c, c->requests };
+	uint64_t *was = c->tenant_reported;
+	if (now[0] == was[0] && now[1] == was[1] && now[2] == was[2])
+		return;
+	kg_tenants_traffic(c->tenant, now[0] - was[0], now[1] - was[1], now[2] - was[2]);
+	memcpy(was, now, sizeof(now));
+}
+
+bool kg_login_tenant_full(struct kg_conn *c, char *why, size_t len)
+{
+	if (!c->tenant_full)
+		return false;
+	snprintf(why, len, "tenant '%s' has its %u connections (tenants[].limits.max_connections)",
+		 kg_tenant_slot_name(c->tenant), c->tenant_full);
+	log_warn("conn %llu %s: %s", (unsigned long long)c->id, c->peer, why);
+	KG_METRIC_INC(refused[KG_MR_TENANT_CONNECTIONS]);
+	return true;
+}
+
 void kg_login_end(struct kg_conn *c)
 {
 	if (!c->logging_in)
@@ -95,6 +141,11 @@ void kg_login_end(struct kg_conn *c)
 
 void kg_login_leave(struct kg_conn *c)
 {
+	kg_login_tenant_report(c);
+	if (c->tenant_counted) {
+		kg_tenants_leave(c->tenant);
+		c->tenant_counted = false;
+	}
 	if (!c->counted)
 		return;
 	bool authenticated = !c->logging_in;

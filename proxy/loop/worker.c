@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "config/config.h"
 #include "loop/conn.h"
+#include "loop/login.h"
 #include "io/sbuf.h"
 #include "io/stream.h"
 #include "kafka/codec.h"
@@ -149,9 +150,11 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	struct kg_worker *w = t->data;
 	ev_tstamp now = ev_now(loop);
-	for (struct kg_conn *c = w->conns; c; c = c->next)
+	for (struct kg_conn *c = w->conns; c; c = c->next) {
+		kg_login_tenant_report(c);
 		if (now - c->last_active >= QUIET_SECONDS)
 			w->released += release_idle(c);
+	}
 	/* A burst of handshakes leaves holes between the connections that
 	 * stay (the handshakes' own buffers): counted like closes. Trimmed
 	 * during a long burst, and once more when it is over. */

@@ -8,6 +8,7 @@
 #include "base/metrics.h"
 #include "base/version.h"
 #include "kafka/codec.h"
+#include "loop/tenants.h"
 #include "ops/health.h"
 
 #include <dirent.h>
@@ -24,7 +25,7 @@ static const char *const listener_names[KG_ML_N] = { "bootstrap", "broker", "sni
 static const char *const refusal_names[KG_MR_N] = {
 	"max_connections", "max_connections_per_address", "max_unauthenticated_per_address",
 	"evicted_for_newer_login", "login_timeout", "address_blocked", "out_of_memory",
-	"draining",
+	"draining", "tenant_max_connections",
 };
 static const char *const tls_names[KG_MT_N] = {
 	"ok", "timeout", "plaintext_client", "unrecognized_name", "certificate", "protocol",
@@ -167,6 +168,35 @@ static void upstream(struct kg_text *t, struct kg_gateway *gw, const struct kg_m
 		kg_text_printf(t, P "metadata_refresh_age_seconds +Inf\n");
 }
 
+/* Tenant names are few (the policy's) and plain: bounded label values. */
+static void tenants(struct kg_text *t)
+{
+	size_t n = kg_tenants_list(NULL, 0);
+	struct kg_tenant_counts *c = n ? calloc(n, sizeof(*c)) : NULL;
+	if (!c)
+		n = 0;
+	else
+		kg_tenants_list(c, n);   /* tenants are never removed: fills n */
+	family(t, "tenant_connections_open", "gauge",
+	       "Logged-in connections per tenant (policy tenants[]).");
+	for (size_t i = 0; i < n; i++)
+		kg_text_printf(t, P "tenant_connections_open{tenant=\"%s\"} %u\n", c[i].name,
+			       c[i].open);
+	family(t, "tenant_bytes_total", "counter",
+	       "Bytes of the tenant's connections: requests from clients, responses from brokers "
+	       "(reported about once a second).");
+	for (size_t i = 0; i < n; i++)
+		kg_text_printf(t, P "tenant_bytes_total{tenant=\"%s\",direction=\"from_client\"} "
+			       "%llu\n" P "tenant_bytes_total{tenant=\"%s\",direction=\"from_broker\"} "
+			       "%llu\n", c[i].name, (unsigned long long)c[i].bytes_from_client,
+			       c[i].name, (unsigned long long)c[i].bytes_from_broker);
+	family(t, "tenant_requests_total", "counter", "Requests of the tenant's connections.");
+	for (size_t i = 0; i < n; i++)
+		kg_text_printf(t, P "tenant_requests_total{tenant=\"%s\"} %llu\n", c[i].name,
+			       (unsigned long long)c[i].requests);
+	free(c);
+}
+
 static void audit(struct kg_text *t)
 {
 	struct kg_audit_stats st;
@@ -233,6 +263,7 @@ void kg_metrics_text(struct kg_gateway *gw, struct kg_text *t)
 	connections(t, &m);
 	requests(t, &m);
 	upstream(t, gw, &m);
+	tenants(t);
 	audit(t);
 	family(t, "reloads_total", "counter", "Reloads by kind and result.");
 	for (int k = 0; k < KG_MRL_N; k++)

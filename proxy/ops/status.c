@@ -3,7 +3,9 @@
 #include "audit/audit.h"
 #include "base/metrics.h"
 #include "base/version.h"
+#include "acl/policy.h"
 #include "enforce/current_policy.h"
+#include "loop/tenants.h"
 #include "ops/health.h"
 
 #include <jansson.h>
@@ -24,6 +26,35 @@ static json_t *brokers(struct kg_router *r)
 	}
 	pthread_mutex_unlock(&r->lock);
 	return a;
+}
+
+/* Each tenant seen since start: its logged-in connections, its limit in
+ * the policy in force (null: not in it any more) and its traffic. */
+static json_t *tenants(void)
+{
+	json_t *out = json_array();
+	size_t n = kg_tenants_list(NULL, 0);
+	struct kg_tenant_counts *c = n ? calloc(n, sizeof(*c)) : NULL;
+	if (!c)
+		return out;
+	kg_tenants_list(c, n);   /* tenants are never removed: fills n */
+	struct kg_policy *p = kg_current_policy();
+	for (size_t i = 0; i < n; i++) {
+		const struct kg_tenant *t = NULL;
+		for (size_t j = 0; !t && j < kg_policy_tenant_count(p); j++)
+			if (strcmp(kg_policy_tenant(p, j)->name, c[i].name) == 0)
+				t = kg_policy_tenant(p, j);
+		json_array_append_new(out, json_pack(
+			"{s:s, s:I, s:o, s:I, s:I, s:I}", "name", c[i].name,
+			"connections", (json_int_t)c[i].open,
+			"max_connections", t ? json_integer(t->max_connections) : json_null(),
+			"bytes_from_client", (json_int_t)c[i].bytes_from_client,
+			"bytes_from_broker", (json_int_t)c[i].bytes_from_broker,
+			"requests", (json_int_t)c[i].requests));
+	}
+	kg_policy_unref(p);
+	free(c);
+	return out;
 }
 
 char *kg_status_json(struct kg_gateway *gw)
@@ -51,6 +82,7 @@ char *kg_status_json(struct kg_gateway *gw)
 		return NULL;
 	json_object_set_new(doc, "metadata_refresh_age_s",
 			    at ? json_real((double)(kg_metrics_now_ns() - at) / 1e9) : json_null());
+	json_object_set_new(doc, "tenants", tenants());
 	struct kg_audit_stats st;
 	if (kg_audit_stats(&st))
 		json_object_set_new(doc, "audit",

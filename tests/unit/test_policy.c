@@ -558,7 +558,67 @@ static const struct {
 	{ "{\"super_users\": []}", "top level: 'roles' is missing" },
 	{ "[]", "top level: must be a JSON object" },
 	{ "{\"roles\": [], \"roles\": []}", "duplicate object key" },
+	/* tenants */
+	{ "{\"roles\": [], \"tenants\": {}}", "tenants: must be an array of tenants" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a b\"}]}",
+	  "tenants[0]: 'name' must be 1 to 64 of A-Z a-z 0-9 . _ -" },
+	{ "{\"roles\": [], \"tenants\": [{\"members\": []}]}", "tenants[0]: 'name' must be" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
+	  "tenants[1] (a): tenant name 'a' is already used by tenants[0]" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"members\": [\"User:x\"]}, "
+	  "{\"name\": \"b\", \"members\": [\"User:y\", \"User:x\"]}]}",
+	  "tenants[1] (b): members: 'User:x' is already a member of tenant 'a'" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"members\": [\"User:x\", \"User:x\"]}]}",
+	  "tenants[0] (a): members: 'User:x' is already a member of tenant 'a'" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"members\": [\"User:*\"]}]}",
+	  "tenants[0] (a): members: 'User:*' would put every principal in the tenant" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"members\": [\"x\"]}]}",
+	  "tenants[0] (a) members[0]: 'x' is not a principal" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"namespace\": \"a.\"}]}",
+	  "tenants[0] (a): unknown key 'namespace'" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"limits\": {\"max_connections\": -1}}]}",
+	  "tenants[0] (a) limits: 'max_connections' must be an integer 0..10000000 (0: no limit)" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"limits\": {\"max_conections\": 1}}]}",
+	  "tenants[0] (a) limits: unknown key 'max_conections'" },
 };
+
+/* Tenants: each principal's tenant, limits, order, and no tenant for others. */
+static void test_tenants(void **state)
+{
+	(void)state;
+	struct kg_policy *p = kg_policy_parse(
+		"{\"roles\": [], \"tenants\": ["
+		"{\"name\": \"acme\", \"members\": [\"User:a1\", \"User:a2\"], "
+		" \"limits\": {\"max_connections\": 3}},"
+		"{\"name\": \"globex.eu-1\", \"description\": \"d\", \"members\": [\"User:g\"]}]}",
+		"t.json", err, sizeof(err));
+	assert_non_null(p);
+	assert_int_equal(kg_policy_tenant_count(p), 2);
+	const struct kg_tenant *a = kg_policy_tenant_of(p, "User:a2");
+	assert_non_null(a);
+	assert_string_equal(a->name, "acme");
+	assert_int_equal(a->max_connections, 3);
+	assert_ptr_equal(kg_policy_tenant_of(p, "User:a1"), a);
+	assert_ptr_equal(kg_policy_tenant(p, 0), a);
+	const struct kg_tenant *g = kg_policy_tenant_of(p, "User:g");
+	assert_string_equal(g->name, "globex.eu-1");
+	assert_int_equal(g->max_connections, 0);
+	assert_ptr_equal(kg_policy_tenant(p, 1), g);
+	assert_null(kg_policy_tenant(p, 2));
+	/* exact principals only: no prefix, case or type folding */
+	assert_null(kg_policy_tenant_of(p, "User:a"));
+	assert_null(kg_policy_tenant_of(p, "User:a12"));
+	assert_null(kg_policy_tenant_of(p, "user:a1"));
+	assert_null(kg_policy_tenant_of(p, "Group:a1"));
+	assert_null(kg_policy_tenant_of(p, NULL));
+	assert_null(kg_policy_tenant_of(NULL, "User:a1"));
+	kg_policy_unref(p);
+	/* without tenants */
+	p = kg_policy_parse("{\"roles\": []}", "t.json", err, sizeof(err));
+	assert_int_equal(kg_policy_tenant_count(p), 0);
+	assert_null(kg_policy_tenant_of(p, "User:a1"));
+	kg_policy_unref(p);
+}
 
 static void test_validation(void **state)
 {
@@ -773,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_authorized_ops),
 		cmocka_unit_test(test_any_allowed),
 		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_tenants),
 		cmocka_unit_test(test_load_files),
 		cmocka_unit_test(test_swap_generation),
 		cmocka_unit_test(test_cache_matches_uncached),
