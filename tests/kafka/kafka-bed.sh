@@ -16,6 +16,8 @@
 #   kafka-bed.sh bootstrap VERSION        print the bootstrap list (127.0.0.1:29092,...)
 #   kafka-bed.sh ssl VERSION              print the SSL listener settings as shell assignments
 #                                         (KG_BED_SSL_BOOTSTRAP, _CA, _TRUSTSTORE, _PASSWORD)
+#   kafka-bed.sh mirror-libs VERSION      resolve MirrorMaker 2 (connect-mirror) jars (cached) and
+#                                         print the classpath that runs it
 #   kafka-bed.sh sasl VERSION             print the SASL_PLAINTEXT listener settings as shell
 #                                         assignments (KG_BED_SASL_BOOTSTRAP, _MECHANISMS, _USERS)
 #
@@ -206,6 +208,29 @@ cmd_fetch() {
     mv "$libs.tmp" "$libs"
     echo "$pomsum" > "$mk"
     log "Kafka $v: $(ls "$libs" | wc -l) jars, SLF4J binding: $bindings"
+}
+
+# MirrorMaker 2 runs on Connect, which the broker does not need: its jars live apart
+# (kafka-V/mirror-libs) and are fetched only by the tests that run it.
+cmd_mirror_libs() {
+    local v libs mk pomsum
+    v="$(base "$1")"
+    cmd_fetch "$v"
+    libs="$CACHE_ROOT/kafka-$v/mirror-libs"; mk="$CACHE_ROOT/kafka-$v/.mirror-fetched"
+    pomsum="$(sha256sum "$HERE/mirror-pom.xml" | cut -d' ' -f1)"
+    if ! { [ -f "$mk" ] && [ "$(cat "$mk")" = "$pomsum" ] && [ -f "$libs/connect-mirror-$v.jar" ]; }; then
+        log "fetching MirrorMaker 2 $v jars from Maven Central into $libs"
+        rm -rf "$libs.tmp" "$mk"
+        mkdir -p "$libs.tmp"
+        mvn -q -B -Dstyle.color=never -f "$HERE/mirror-pom.xml" -Dkafka.version="$v" \
+            dependency:copy-dependencies -DoutputDirectory="$libs.tmp" -DincludeScope=runtime >&2 \
+            || die "maven could not resolve connect-mirror $v"
+        [ -f "$libs.tmp/connect-mirror-$v.jar" ] || die "connect-mirror-$v.jar missing after maven run"
+        rm -rf "$libs"
+        mv "$libs.tmp" "$libs"
+        echo "$pomsum" > "$mk"
+    fi
+    echo "$(libs_dir "$v")/*:$libs/*"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -615,6 +640,7 @@ main() {
         pause-node) [ $# -eq 1 ] || usage; cmd_signal_node "$v" "$1" STOP ;;
         resume-node) [ $# -eq 1 ] || usage; cmd_signal_node "$v" "$1" CONT ;;
         tool)       cmd_tool "$v" "$@" ;;
+        mirror-libs) cmd_mirror_libs "$v" ;;
         bootstrap)  bootstrap ;;
         ssl)        [ "$SSL" = 1 ] || die "KG_BED_SSL=0: no SSL listener"
                     ensure_certs
