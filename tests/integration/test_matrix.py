@@ -3,7 +3,8 @@ against the brokers of this session's test bed (make test runs it on every bed g
 Kafka 3.6.2 with ZooKeeper, 3.6.2 KRaft, 4.3.1).
 
 Clients (tests/compat/): Kafka's Java clients of 3.6.2 and 4.3.1 (KgCell.java compiled against
-each release's kafka-clients), librdkafka new (confluent-kafka's wheel) and old (the machine's
+each release's kafka-clients), Spring for Apache Kafka 4.1.2 on kafka-clients 4.2.2 (KgSpring.java:
+KafkaAdmin, KafkaTemplate, a listener container, executeInTransaction), librdkafka new (confluent-kafka's wheel) and old (the machine's
 kcat: Debian 12's 2.0.2), kafka-python, franz-go (Go) and KafkaJS (Node.js), all pinned.
 Authentication: SASL_SSL with SCRAM-SHA-512, SCRAM-SHA-256, PLAIN, and mTLS.
 
@@ -34,8 +35,8 @@ import kg
 
 COMPAT = kg.REPO / "tests" / "compat"
 OUT = kg.REPO / "build" / "compat"
-CLIENTS = ["java-3.6.2", "java-4.3.1", "confluent-kafka", "kcat", "kafka-python", "franz-go",
-           "kafkajs"]
+CLIENTS = ["java-3.6.2", "java-4.3.1", "spring-kafka", "confluent-kafka", "kcat", "kafka-python",
+           "franz-go", "kafkajs"]
 AUTHS = ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", "mTLS"]
 CI_CELLS = ({(c, "SCRAM-SHA-512") for c in CLIENTS} | {(c, "mTLS") for c in CLIENTS}
             | {(c, a) for c in ("java-4.3.1", "confluent-kafka") for a in AUTHS})
@@ -74,6 +75,19 @@ def drivers():
                 str(COMPAT / "java" / "KgCell.java"), str(COMPAT / "java" / "KgSteps.java")],
                timeout=180)
         built[f"java-{v}"] = (libs, d)
+    # Spring for Apache Kafka: resolved from Maven Central once per pom version
+    spring_libs, spring = OUT / "spring-libs", OUT / "spring"
+    pom = COMPAT / "spring" / "pom.xml"
+    stamp = spring_libs / ".pom"
+    if not stamp.exists() or stamp.read_bytes() != pom.read_bytes():
+        shutil.rmtree(spring_libs, ignore_errors=True)
+        kg.run(["mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
+                f"-DoutputDirectory={spring_libs}", "-DincludeScope=runtime"], timeout=600)
+        stamp.write_bytes(pom.read_bytes())
+    spring.mkdir(exist_ok=True)
+    kg.run(["javac", "-nowarn", "-cp", f"{spring_libs}/*", "-d", str(spring),
+            str(COMPAT / "spring" / "KgSpring.java"), str(COMPAT / "java" / "KgSteps.java")], timeout=180)
+    built["spring-kafka"] = (spring_libs, spring)
     if shutil.which("go"):
         kg.run(["go", "build", "-o", str(OUT / "kgcell-go"), "."], timeout=600,
                env={**os.environ, "GOFLAGS": "-mod=mod"}, cwd=COMPAT / "go")
@@ -126,13 +140,14 @@ def _command(client, auth, gw, certs, names, tmp, drivers) -> list:
     else:
         common += ["--security", "sasl_ssl", "--mechanism", auth, "--user", USER,
                    "--password", PASSWORD]
-    if client.startswith("java-"):
+    if client.startswith("java-") or client == "spring-kafka":
         libs, classes = drivers[client]
         props = _java_props(tmp / f"{client}-{auth}.properties", auth, certs, PASSWORD)
         cmd = ["java", "-Xmx256m", "-cp", f"{libs}/*:{classes}",
                f"-Dlog4j.configuration=file:{kg.REPO / 'tests/kafka/config/log4j-tools.properties'}",
                f"-Dlog4j2.configurationFile={kg.REPO / 'tests/kafka/config/log4j2-tools.properties'}",
-               "KgCell", "--props", str(props), "--bootstrap", bootstrap, "--topic", topic,
+               "KgSpring" if client == "spring-kafka" else "KgCell", "--props", str(props),
+               "--bootstrap", bootstrap, "--topic", topic,
                "--group", group, "--txn", txn, "--records", "500"]
         if auth != "mTLS":
             bad = _java_props(tmp / f"{client}-{auth}-bad.properties", auth, certs, "wrong-password")

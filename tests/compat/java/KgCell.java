@@ -88,48 +88,16 @@ public class KgCell extends KgSteps {
                 for (int i = 10; i < 20; i++) p.send(new ProducerRecord<>(txTopic, key(i), value(i)));
                 p.abortTransaction();
             }
-            int seen = 0;
             Properties rc = (Properties) cp.clone();
             rc.put("group.id", group + "-tx");
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(rc)) {
-                c.subscribe(List.of(txTopic));
-                long deadline = System.currentTimeMillis() + 30000;
-                while (System.currentTimeMillis() < deadline && seen < 10)
-                    seen += c.poll(Duration.ofMillis(500)).count();
-                // nothing more should arrive: the aborted records stay invisible
-                seen += c.poll(Duration.ofMillis(1500)).count();
+                readCommitted(c, txTopic);
             }
-            step("transactions", seen == 10, seen + " records read_committed (10 committed, 10 aborted)");
 
-            ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group))
-                    .describedGroups().get(group).get(30, TimeUnit.SECONDS);
-            Map<TopicPartition, OffsetAndMetadata> offs = admin.listConsumerGroupOffsets(group)
-                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-            long total = 0;
-            for (OffsetAndMetadata o : offs.values()) total += o.offset();
-            step("describe_group", d.groupId().equals(group) && total == n,
-                    "state " + d.state() + ", committed " + total);
-
-            admin.deleteTopics(List.of(topic, txTopic)).all().get(60, TimeUnit.SECONDS);
-            step("delete", true, topic);
-        } catch (Exception e) {
+            describeGroupAndDelete(admin, group, n, topic, txTopic);
+        } catch (Exception e) {  // a step that threw: the cell fails, naming it
             step("error", false, e.toString());
         }
-        // a wrong password: an authentication error, promptly
-        if (opt.containsKey("bad-props")) {
-            long t0 = System.currentTimeMillis();
-            Properties bad = props(opt.get("bad-props"));
-            bad.put("request.timeout.ms", "15000");
-            bad.put("default.api.timeout.ms", "20000");
-            try (Admin a = Admin.create(bad)) {
-                a.describeCluster().nodes().get(30, TimeUnit.SECONDS);
-                step("bad_password", false, "accepted");
-            } catch (Exception e) {
-                String s = e.toString();
-                boolean auth = s.contains("Authentication") || s.contains("SaslAuthentication");
-                step("bad_password", auth, (System.currentTimeMillis() - t0) + " ms: " + s);
-            }
-        }
-        System.exit(allOk ? 0 : 1);
+        finish();
     }
 }
