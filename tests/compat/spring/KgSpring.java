@@ -43,7 +43,15 @@ public class KgSpring extends KgSteps {
             step("metadata", !nodes.isEmpty(), bs.toString().trim());
             String txTopic = topic + "-tx";
             kadmin.createOrModifyTopics(new NewTopic(topic, 3, (short) 3), new NewTopic(txTopic, 1, (short) 3));
-            Map<String, TopicDescription> made = kadmin.describeTopics(topic, txTopic);
+            // a new topic reaches each broker's metadata on its own time: ask until one knows it
+            Map<String, TopicDescription> made = null;
+            for (long end = System.currentTimeMillis() + 30000; made == null; Thread.sleep(500)) {
+                try {
+                    made = kadmin.describeTopics(topic, txTopic);
+                } catch (org.springframework.kafka.KafkaException e) {
+                    if (System.currentTimeMillis() > end) throw e;
+                }
+            }
             step("create", made.get(topic).partitions().size() == 3, topic);
 
             Map<String, Object> pp = new HashMap<>(base);
