@@ -215,6 +215,14 @@ const struct kg_tenant *kg_policy_tenant_of(const struct kg_policy *p, const cha
 	return NULL;
 }
 
+const struct kg_tenant *kg_policy_tenant_named(const struct kg_policy *p, const char *name)
+{
+	for (size_t i = 0; p && name && i < p->ntenants; i++)
+		if (strcmp(p->tenants[i].pub.name, name) == 0)
+			return &p->tenants[i].pub;
+	return NULL;
+}
+
 size_t kg_policy_tenant_count(const struct kg_policy *p)
 {
 	return p ? p->ntenants : 0;

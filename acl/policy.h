@@ -47,6 +47,8 @@ int32_t kg_acl_authorized_ops(struct kg_acl_subject *s, enum kg_res type,
 /* The tenant `principal` belongs to, or NULL (none, or p NULL). The
  * pointer lives as long as p. */
 const struct kg_tenant *kg_policy_tenant_of(const struct kg_policy *p, const char *principal);
+/* The tenant called name, or NULL. */
+const struct kg_tenant *kg_policy_tenant_named(const struct kg_policy *p, const char *name);
 size_t kg_policy_tenant_count(const struct kg_policy *p);
 /* Tenant i (0-based, file order), or NULL past the last. */
 const struct kg_tenant *kg_policy_tenant(const struct kg_policy *p, size_t i);

@@ -2,8 +2,9 @@
  *
  * One mutex over a short array: it is taken at a login, at the close of
  * a logged-in connection and by each worker's traffic report once a
- * second, never per request, and a policy has a handful of tenants. Slots are allocated one by one and never freed, so
- * a connection keeps a stable pointer to the one it is counted in.
+ * second, never per request, and a policy has a handful of tenants.
+ * Slots are allocated one by one and never freed, so a connection keeps
+ * a stable pointer to the one it is counted in.
  */
 #include "loop/tenants.h"
 
@@ -44,7 +45,6 @@ static struct kg_tenant_slot *slot_for(const char *name)
 
 int kg_tenants_enter(const struct kg_tenant *t, struct kg_tenant_slot **slot)
 {
-	*slot = NULL;
 	pthread_mutex_lock(&lock);
 	struct kg_tenant_slot *s = slot_for(t->name);
 	int rc = -2;
@@ -83,12 +83,13 @@ void kg_tenants_traffic(struct kg_tenant_slot *slot, uint64_t bytes_from_client,
 	pthread_mutex_unlock(&lock);
 }
 
-size_t kg_tenants_list(struct kg_tenant_counts *out, size_t cap)
+struct kg_tenant_counts *kg_tenants_snapshot(size_t *n)
 {
 	pthread_mutex_lock(&lock);
-	size_t n = nslots;
-	for (size_t i = 0; i < n && i < cap; i++)
+	struct kg_tenant_counts *out = nslots ? calloc(nslots, sizeof(*out)) : NULL;
+	*n = out ? nslots : 0;
+	for (size_t i = 0; i < *n; i++)
 		out[i] = slots[i]->n;
 	pthread_mutex_unlock(&lock);
-	return n;
+	return out;
 }

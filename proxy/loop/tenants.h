@@ -35,8 +35,8 @@ struct kg_tenant_counts {
 	uint64_t bytes_from_broker;    /* responses' bytes */
 	uint64_t requests;             /* requests received */
 };
-/* Fills up to cap entries (in the order tenants were first seen); returns
- * how many tenants there are. */
-size_t kg_tenants_list(struct kg_tenant_counts *out, size_t cap);
+/* A copy of every tenant's counts (in the order tenants were first seen),
+ * *n entries; free() it. NULL and 0: none yet, or out of memory. */
+struct kg_tenant_counts *kg_tenants_snapshot(size_t *n);
 
 #endif

@@ -171,12 +171,8 @@ static void upstream(struct kg_text *t, struct kg_gateway *gw, const struct kg_m
 /* Tenant names are few (the policy's) and plain: bounded label values. */
 static void tenants(struct kg_text *t)
 {
-	size_t n = kg_tenants_list(NULL, 0);
-	struct kg_tenant_counts *c = n ? calloc(n, sizeof(*c)) : NULL;
-	if (!c)
-		n = 0;
-	else
-		kg_tenants_list(c, n);   /* tenants are never removed: fills n */
+	size_t n;
+	struct kg_tenant_counts *c = kg_tenants_snapshot(&n);
 	family(t, "tenant_connections_open", "gauge",
 	       "Logged-in connections per tenant (policy tenants[]).");
 	for (size_t i = 0; i < n; i++)

@@ -33,17 +33,11 @@ static json_t *brokers(struct kg_router *r)
 static json_t *tenants(void)
 {
 	json_t *out = json_array();
-	size_t n = kg_tenants_list(NULL, 0);
-	struct kg_tenant_counts *c = n ? calloc(n, sizeof(*c)) : NULL;
-	if (!c)
-		return out;
-	kg_tenants_list(c, n);   /* tenants are never removed: fills n */
+	size_t n;
+	struct kg_tenant_counts *c = kg_tenants_snapshot(&n);
 	struct kg_policy *p = kg_current_policy();
 	for (size_t i = 0; i < n; i++) {
-		const struct kg_tenant *t = NULL;
-		for (size_t j = 0; !t && j < kg_policy_tenant_count(p); j++)
-			if (strcmp(kg_policy_tenant(p, j)->name, c[i].name) == 0)
-				t = kg_policy_tenant(p, j);
+		const struct kg_tenant *t = kg_policy_tenant_named(p, c[i].name);
 		json_array_append_new(out, json_pack(
 			"{s:s, s:I, s:o, s:I, s:I, s:I}", "name", c[i].name,
 			"connections", (json_int_t)c[i].open,

@@ -1,10 +1,11 @@
 """MirrorMaker 2 through the gateway (issue 11): a topic and a consumer group's offsets replicated
 from one cluster to another, first with the gateway (SASL/SCRAM, ACL policy) in front of the source,
-then in front of the target.
+then in front of the target; MirrorMaker of the newest release (4.3.1, KG_MM2_RELEASE) against the
+bed's older brokers.
 
 The source is the test bed (3 brokers); the target a one-node KRaft cluster of the same release,
 started here in its own JVM. MirrorMaker 2 runs in dedicated mode (connect-mirror from Maven
-Central, the bed's release), so its admin client, consumers, producers, offset syncs, checkpoints
+Central), so its admin client, consumers, producers, offset syncs, checkpoints
 and Connect's internal topics all pass the gateway on the side it stands on. Runs on the 3.6.2
 ZooKeeper bed only (the legacy clusters MirrorMaker backs up; KG_MM2_BED names another), to keep
 CI within its time."""
@@ -39,7 +40,8 @@ class MiniCluster:
 
     def __init__(self, release: str, root: Path):
         self.release, self.root = release, root
-        self.port, self.cport = kg.free_port_block(1), kg.free_port_block(1)
+        self.port = kg.free_port_block(2)      # broker, then controller
+        self.cport = self.port + 1
         self.proc = None
 
     @property
@@ -102,12 +104,19 @@ def mirror_env(kafka, gateway_factory, tmp_path_factory):
         pytest.skip("MirrorMaker 2 runs on the 3.6.2 ZooKeeper bed (CI time)")
     if gateway_factory.binary is None:
         pytest.skip("KG_DIRECT=1: the gateway is what is tested here")
-    libs = kafka.bed("mirror-libs", timeout=600).stdout.decode().strip().splitlines()[-1]
+    # the newest MirrorMaker in front of the bed's (older) brokers: the pair users run when they
+    # upgrade their replication before their clusters
+    mm_release = os.environ.get("KG_MM2_RELEASE", "4.3.1")
+    libs = kg.run([str(kg.BED), "mirror-libs", mm_release], timeout=600).stdout.decode().strip().splitlines()[-1]
+    kafka.bed("fetch", timeout=600)
+    cache = Path(os.environ.get("KG_CACHE", Path.home() / ".cache" / "kafka-gateway"))
+    broker_libs = f"{cache}/kafka-{kafka.release}/libs/*"
     tmp = tmp_path_factory.mktemp("mm2")
     target = MiniCluster(kafka.release, tmp / "target")
-    target.start(libs, kafka.major)
+    target.start(broker_libs, kafka.major)
     policy = _policy(tmp / "policy.json")
-    yield {"libs": libs, "target": target, "tmp": tmp, "policy": policy, "kafka": kafka}
+    yield {"libs": libs, "mm_release": mm_release, "mm_major": int(mm_release.split(".")[0]),
+           "target": target, "tmp": tmp, "policy": policy}
     target.stop()
 
 
@@ -195,7 +204,7 @@ def test_mirrormaker2_replicates_records_and_offsets(mirror_env, gateway_factory
         # committed offset below every sync kept is not translated at all)
         "offset.lag.max = 100", ""]))
     cfg = kg.REPO / "tests" / "kafka" / "config"
-    log = (f"-Dlog4j2.configurationFile={cfg}/log4j2-tools.properties" if env["kafka"].major >= 4
+    log = (f"-Dlog4j2.configurationFile={cfg}/log4j2-tools.properties" if env["mm_major"] >= 4
            else f"-Dlog4j.configuration=file:{cfg}/log4j-tools.properties")
     mm_out = open(tmp / f"mm2-{run}.out", "wb")
     mm = subprocess.Popen(["java", "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -228,7 +237,7 @@ def test_mirrormaker2_replicates_records_and_offsets(mirror_env, gateway_factory
             if {p for p, o in dst_offsets.items() if o > 0} >= want or time.monotonic() > deadline:
                 break
             time.sleep(2)
-        print(f"\nmm2 ({gateway_in_front_of} behind the gateway): {len(out)} records, group offsets "
+        print(f"\nmm2 {env['mm_release']} ({gateway_in_front_of} behind the gateway): {len(out)} records, group offsets "
               f"source {src_offsets}, target {dst_offsets}")
         assert {p for p, o in dst_offsets.items() if o > 0} >= want, (src_offsets, dst_offsets)
         assert all(dst_offsets[p] <= src_offsets.get(p, 0) for p in dst_offsets), (src_offsets, dst_offsets)

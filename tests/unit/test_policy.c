@@ -605,6 +605,10 @@ static void test_tenants(void **state)
 	assert_int_equal(g->max_connections, 0);
 	assert_ptr_equal(kg_policy_tenant(p, 1), g);
 	assert_null(kg_policy_tenant(p, 2));
+	assert_ptr_equal(kg_policy_tenant_named(p, "acme"), a);
+	assert_ptr_equal(kg_policy_tenant_named(p, "globex.eu-1"), g);
+	assert_null(kg_policy_tenant_named(p, "acm"));
+	assert_null(kg_policy_tenant_named(p, NULL));
 	/* exact principals only: no prefix, case or type folding */
 	assert_null(kg_policy_tenant_of(p, "User:a"));
 	assert_null(kg_policy_tenant_of(p, "User:a12"));
