@@ -62,12 +62,23 @@ struct kg_acl_why {
  * fields, so they are short and plain ([A-Za-z0-9._-]). */
 #define KG_TENANT_NAME_MAX 64
 
+/* What a tenant quota (policy tenants[].quotas) measures. */
+enum kg_quota_kind {
+	KG_QUOTA_PRODUCE,              /* Produce request bytes per second */
+	KG_QUOTA_FETCH,                /* Fetch response bytes per second */
+	KG_QUOTA_REQUEST,              /* requests per second, every API */
+	KG_QUOTA_KINDS
+};
+
 /* A tenant: principals that share limits (README "Tenants"). Points into
  * its policy, alive while the policy is. */
 struct kg_tenant {
 	const char *name;              /* unique in the policy */
 	uint32_t max_connections;      /* its logged-in connections at once, all
 	                                  workers; 0: no limit */
+	uint64_t quota[KG_QUOTA_KINDS]; /* indexed by enum kg_quota_kind: bytes
+	                                  or requests per second this gateway
+	                                  lets the tenant use; 0: no quota */
 };
 
 struct kg_policy;                  /* opaque, immutable, refcounted */

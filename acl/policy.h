@@ -50,6 +50,8 @@ const struct kg_tenant *kg_policy_tenant_of(const struct kg_policy *p, const cha
 /* The tenant called name, or NULL. */
 const struct kg_tenant *kg_policy_tenant_named(const struct kg_policy *p, const char *name);
 size_t kg_policy_tenant_count(const struct kg_policy *p);
+/* A quota's key in tenants[].quotas ("producer_byte_rate", ...). */
+const char *kg_quota_kind_name(enum kg_quota_kind k);
 /* Tenant i (0-based, file order), or NULL past the last. */
 const struct kg_tenant *kg_policy_tenant(const struct kg_policy *p, size_t i);
 

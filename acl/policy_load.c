@@ -430,7 +430,18 @@ static int load_role(struct lctx *c, struct kg_policy *p, size_t idx, json_t *o)
 	return 0;
 }
 
-static const char *const tenant_keys[] = { "name", "description", "members", "limits", NULL };
+static const char *const tenant_keys[] = { "name", "description", "members", "limits",
+					   "quotas", NULL };
+/* Kafka's client quota names where they mean the same (bytes per second);
+ * request_rate counts requests: the gateway has no broker threads whose
+ * time request_percentage could measure. Indexed by enum kg_quota_kind. */
+static const char *const tenant_quota_keys[] = { "producer_byte_rate", "consumer_byte_rate",
+						 "request_rate", NULL };
+
+const char *kg_quota_kind_name(enum kg_quota_kind k)
+{
+	return k < KG_QUOTA_KINDS ? tenant_quota_keys[k] : "?";
+}
 static const char *const tenant_limit_keys[] = { "max_connections", NULL };
 
 /* Tenant names become metric labels and audit fields: short, plain. */
@@ -464,6 +475,33 @@ static int load_tenant_limits(struct lctx *c, const char *loc, json_t *o, struct
 			return -1;
 		}
 		t->max_connections = (uint32_t)json_integer_value(mc);
+	}
+	return 0;
+}
+
+static int load_tenant_quotas(struct lctx *c, const char *loc, json_t *o, struct kg_tenant *t)
+{
+	char l2[600];
+	snprintf(l2, sizeof(l2), "%s quotas", loc);
+	if (!json_is_object(o)) {
+		lerr(c, l2, "must be an object");
+		return -1;
+	}
+	if (check_keys(c, o, l2, tenant_quota_keys) < 0)
+		return -1;
+	for (int k = 0; k < KG_QUOTA_KINDS; k++) {
+		json_t *v = json_object_get(o, tenant_quota_keys[k]);
+		if (!v)
+			continue;
+		/* At least 1 per second, and far below what a double holds
+		 * exactly (the rate arithmetic is in doubles). */
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > ((json_int_t)1 << 40)) {
+			lerr(c, l2, "'%s' must be an integer 1..%lld per second (leave it out for "
+			     "no quota)", tenant_quota_keys[k], (long long)1 << 40);
+			return -1;
+		}
+		t->quota[k] = (uint64_t)json_integer_value(v);
 	}
 	return 0;
 }
@@ -529,6 +567,9 @@ static int load_tenant(struct lctx *c, struct kg_policy *p, size_t idx, json_t *
 			return -1;
 	}
 	json_t *lim = json_object_get(o, "limits");
+	json_t *quotas = json_object_get(o, "quotas");
+	if (quotas && load_tenant_quotas(c, loc, quotas, &t->pub) < 0)
+		return -1;
 	if (lim && load_tenant_limits(c, loc, lim, &t->pub) < 0)
 		return -1;
 	return 0;

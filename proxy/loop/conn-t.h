@@ -45,6 +45,8 @@ struct kg_inflight {
 	                                  entry's); 0 for local entries */
 	uint64_t sent_ns;              /* handed to the broker (monotonic ns) */
 	uint32_t gateway_ns;           /* time the gateway spent on the request */
+	uint32_t throttle_ms;          /* the wait a tenant quota set at the
+	                                  request, for its throttle_time_ms */
 };
 
 enum kg_conn_state {
@@ -84,6 +86,8 @@ struct kg_conn {
 	ev_io c_rd, c_wr, u_rd, u_wr;  /* readiness watchers */
 	ev_timer timer;                /* connect timeout, then idle check */
 	ev_timer answer_timer;         /* the oldest request's deadline */
+	ev_timer quota_timer;          /* runs while a tenant quota's wait
+	                                  holds the client's requests (quota.c) */
 	ev_tstamp last_deadline;       /* deadline of the newest request */
 	ev_tstamp last_active;         /* last byte in either direction */
 

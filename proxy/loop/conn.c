@@ -44,6 +44,7 @@
 #include "loop/exchange.h"
 #include "loop/inflight.h"
 #include "loop/login.h"
+#include "loop/quota.h"
 #include "route/router.h"
 
 #include <errno.h>
@@ -96,6 +97,7 @@ void kg_conn_close(struct kg_conn *c, const char *reason)
 	ev_io_stop(w->loop, &c->u_wr);
 	ev_timer_stop(w->loop, &c->timer);
 	ev_timer_stop(w->loop, &c->answer_timer);
+	ev_timer_stop(w->loop, &c->quota_timer);
 	kg_stream_close(&c->cs);
 	kg_stream_close(&c->us);
 	kg_tls_release(c->tls);
@@ -149,29 +151,6 @@ static int flush_side(struct kg_conn *c, bool to_client)
 	return 0;
 }
 
-/* Acts on what authn raised while it handled a frame. */
-static void authn_settle(struct kg_conn *c)
-{
-	struct kg_authn *a = &c->authn;
-	if (a->request_seen) {
-		a->request_seen = false;
-		c->requests++;
-	}
-	if (a->close_after_flush) {
-		a->close_after_flush = false;
-		c->close_after_flush = true;
-	}
-	if (a->failure_delay) {
-		/* The answer waits the failure delay, then goes, then the
-		 * connection closes, as a broker does. */
-		a->failure_delay = false;
-		c->hold_output = true;
-		ev_timer_stop(c->w->loop, &c->timer);
-		ev_timer_set(&c->timer, a->cfg->failure_delay_ms / 1000.0, 0.0);
-		ev_timer_start(c->w->loop, &c->timer);
-	}
-}
-
 /* Runs the frames of one receive buffer through exchange.c.
  * Returns 0, or -1 when the connection was closed. */
 static int process(struct kg_conn *c, bool requests)
@@ -202,7 +181,7 @@ static int process(struct kg_conn *c, bool requests)
 			if (kg_inflight_emit_local(c) > 0)
 				return 0;
 		}
-		if (requests && c->qlen >= c->w->gw->cfg->max_inflight)
+		if (requests && (c->qlen >= c->w->gw->cfg->max_inflight || kg_quota_paused(c)))
 			return 0;
 		size_t avail = b->len - b->ready;
 		if (avail < 4) {
@@ -221,7 +200,7 @@ static int process(struct kg_conn *c, bool requests)
 		}
 		size_t total = (size_t)size + 4;
 		if (avail < total) {
-			if (!requests && avail >= 8 && kg_exchange_response_streamable(c, p)) {
+			if (!requests && avail >= 8 && kg_exchange_response_streamable(c, b->data + b->ready, avail)) {
 				c->u_stream_left = total;
 				kg_audit_responded(c->audit);
 				continue;
@@ -235,7 +214,7 @@ static int process(struct kg_conn *c, bool requests)
 			? kg_exchange_request(c, b->data + b->ready, total, &fwd, &reason)
 			: kg_exchange_response(c, b->data + b->ready, total, &reason);
 		if (requests)
-			authn_settle(c);
+			kg_login_settle(c);
 		switch (v) {
 		case KG_FORWARD:
 			b->ready += fwd;
@@ -306,7 +285,8 @@ static int conn_pump(struct kg_conn *c)
 static bool client_readable(const struct kg_conn *c)
 {
 	return !c->close_after_flush && c->authn.state != KG_AS_FAILED &&
-	       kg_sbuf_room(&c->c_in) > 0 && c->qlen < c->w->gw->cfg->max_inflight;
+	       kg_sbuf_room(&c->c_in) > 0 && c->qlen < c->w->gw->cfg->max_inflight &&
+	       !kg_quota_paused(c);
 }
 
 static void conn_update(struct kg_conn *c)
@@ -619,6 +599,14 @@ static void on_answer_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	kg_conn_close(c, why);
 }
 
+/* A quota's wait is over: the client's requests are read again. */
+static void on_quota_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	conn_pump(t->data);
+}
+
 /* The timer checks for idleness a few times per idle timeout. */
 static void idle_timer_start(struct kg_conn *c)
 {
@@ -764,6 +752,8 @@ void kg_conn_accept(struct kg_worker *w, int fd, int32_t node_id, bool sni,
 	c->timer.data = c;
 	ev_init(&c->answer_timer, on_answer_timer);
 	c->answer_timer.data = c;
+	ev_init(&c->quota_timer, on_quota_timer);
+	c->quota_timer.data = c;
 	log_debug("conn %llu from %s on node %d", (unsigned long long)c->id, c->peer, node_id);
 
 	if (oldest) {

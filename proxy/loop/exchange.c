@@ -27,6 +27,7 @@
 #include "kafka/codec.h"
 #include "kafka/frame.h"
 #include "loop/inflight.h"
+#include "loop/quota.h"
 #include "loop/worker-t.h"
 #include "route/rewrite.h"
 
@@ -190,6 +191,9 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 		return KG_WAIT;
 	struct kg_authz_out ao;
 	kg_authz_request(&c->authz, &c->arena, &h, req, &ao);
+	if ((ao.verdict == KG_AUTHZ_FORWARD || ao.verdict == KG_AUTHZ_REWRITE) &&
+	    kg_quota_cap_fetch(c, key, req))
+		ao.verdict = KG_AUTHZ_REWRITE;
 	if (ao.verdict == KG_AUTHZ_CLOSE) {
 		kg_authz_commit(&c->authz, key);
 		kg_metrics_decision(key, KG_MD_DENIED);
@@ -206,6 +210,9 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	c->requests++;
 	kg_metrics_request(key, c->listener, len, ao.verdict == KG_AUTHZ_LOCAL ? KG_MD_DENIED
 				 : ao.merge ? KG_MD_PARTIAL : KG_MD_ALLOWED);
+	/* Charged whether forwarded or answered here, as a broker charges
+	 * every request; the client's next requests wait out what it earns. */
+	uint32_t throttle_ms = kg_quota_request(c, key, len);
 	if (ao.verdict == KG_AUTHZ_LOCAL) {
 		enum kg_verdict v = answer_local(c, corr, key, ver, ao.local, reason);
 		kg_metrics_unanswered(key, kg_metrics_now_ns() - t0);
@@ -219,7 +226,8 @@ enum kg_verdict kg_exchange_request(struct kg_conn *c, const uint8_t *frame,
 	}
 	uint32_t due_ms = c->w->gw->cfg->request_timeout_ms + kc_request_wait_ms(key, ver, req);
 	struct kg_inflight e = { .corr = corr, .api_key = key, .version = ver,
-				 .post = ao.post, .deadline = ev_now(c->w->loop) + due_ms / 1000.0 };
+				 .post = ao.post, .deadline = ev_now(c->w->loop) + due_ms / 1000.0,
+				 .throttle_ms = throttle_ms };
 	e.sent_ns = kg_metrics_now_ns();
 	e.gateway_ns = (uint32_t)(e.sent_ns - t0);
 	if (expects_response && ao.merge &&
@@ -275,26 +283,37 @@ static void responded(const struct kg_inflight *e, uint64_t bytes, uint64_t in, 
 }
 
 /* Whether a response must be decoded: addresses to rewrite, denied items
- * to merge, things to hide, or an outcome the audit log records. */
+ * to merge, things to hide, an outcome the audit log records, or a quota
+ * wait to report where throttle_time_ms is not first. */
 static bool response_decoded(const struct kg_inflight *e)
 {
 	return e->merge || e->post || kg_rewrite_needed(e->api_key, e->version) ||
-	       kg_audit_wants_response(e->api_key);
+	       kg_audit_wants_response(e->api_key) ||
+	       (e->throttle_ms && kg_quota_field(e->api_key, e->version) == KG_QF_INSIDE);
 }
 
-int kg_exchange_response_streamable(struct kg_conn *c, const uint8_t *frame)
+int kg_exchange_response_streamable(struct kg_conn *c, uint8_t *frame, size_t avail)
 {
 	if (c->qlen == 0)
 		return 0;
 	struct kg_inflight *e = &c->q[c->qhead];
 	if (e->local || (int32_t)kg_be32(frame + 4) != e->corr || response_decoded(e))
 		return 0;   /* the whole frame decides (or refuses) it */
-	responded(e, (uint64_t)kg_be32(frame) + 4, kg_metrics_now_ns(), 0);
+	bool charged = kg_quota_charges_response(c, e->api_key);
+	if ((charged || e->throttle_ms) && avail < kg_quota_patch_needs(e->api_key, e->version))
+		return 0;   /* too little of it here to raise its throttle */
+	uint64_t len = (uint64_t)kg_be32(frame) + 4;
+	uint32_t ms = charged ? kg_quota_response(c, e->api_key, len) : 0;
+	if (ms < e->throttle_ms)
+		ms = e->throttle_ms;
+	if (ms)
+		kg_quota_patch(frame, avail, e->api_key, e->version, ms);
+	responded(e, len, kg_metrics_now_ns(), 0);
 	kg_inflight_pop(c);
 	return 1;
 }
 
-enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
+enum kg_verdict kg_exchange_response(struct kg_conn *c, uint8_t *frame,
 				     size_t len, const char **reason)
 {
 	if (len < 8 || c->qlen == 0) {
@@ -308,14 +327,21 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 		return KG_CLOSE;
 	}
 	uint64_t t_in = kg_metrics_now_ns();
-	if (!response_decoded(e)) {
+	bool decoded = response_decoded(e);
+	/* A replaced frame must not overtake bytes still waiting (and is
+	 * charged once, after the wait). */
+	if (decoded && c->u_in.ready != c->u_in.sent)
+		return KG_WAIT;
+	uint32_t ms = kg_quota_response(c, e->api_key, len);
+	if (ms < e->throttle_ms)
+		ms = e->throttle_ms;
+	if (!decoded) {
+		if (ms)
+			kg_quota_patch(frame, len, e->api_key, e->version, ms);
 		responded(e, len, t_in, 0);
 		kg_inflight_pop(c);
 		return KG_FORWARD;
 	}
-	/* A replaced frame must not overtake bytes still waiting. */
-	if (c->u_in.ready != c->u_in.sent)
-		return KG_WAIT;
 
 	int hv = kc_response_header_version(e->api_key, e->version);
 	int32_t corr2;
@@ -347,7 +373,11 @@ enum kg_verdict kg_exchange_response(struct kg_conn *c, const uint8_t *frame,
 	}
 	if (kg_audit_wants_response(e->api_key))
 		kg_audit_response(c->audit, e->api_key, ver, resp);
-	if (rc == 0 && rz == 0) {
+	/* A raised throttle is written in place when it is first in the
+	 * body, else the body is encoded again. */
+	bool raised = ms && kg_quota_set(resp, ms);
+	if (rc == 0 && rz == 0 &&
+	    (!raised || kg_quota_patch(frame, len, e->api_key, ver, ms))) {
 		responded(e, len, t_in, kg_metrics_now_ns() - t_in);
 		kg_inflight_pop(c);
 		return KG_FORWARD;

@@ -154,3 +154,26 @@ void kg_login_leave(struct kg_conn *c)
 	kg_admit_leave((const struct sockaddr *)&c->peer_sa, authenticated);
 	c->counted = false;
 }
+
+/* Acts on what authn raised while it handled a frame. */
+void kg_login_settle(struct kg_conn *c)
+{
+	struct kg_authn *a = &c->authn;
+	if (a->request_seen) {
+		a->request_seen = false;
+		c->requests++;
+	}
+	if (a->close_after_flush) {
+		a->close_after_flush = false;
+		c->close_after_flush = true;
+	}
+	if (a->failure_delay) {
+		/* The answer waits the failure delay, then goes, then the
+		 * connection closes, as a broker does. */
+		a->failure_delay = false;
+		c->hold_output = true;
+		ev_timer_stop(c->w->loop, &c->timer);
+		ev_timer_set(&c->timer, a->cfg->failure_delay_ms / 1000.0, 0.0);
+		ev_timer_start(c->w->loop, &c->timer);
+	}
+}

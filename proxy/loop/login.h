@@ -41,6 +41,9 @@ bool kg_login_tenant_full(struct kg_conn *c, char *why, size_t len);
  * tenant: nothing). From the worker's sweep, about once a second, and at
  * the close. */
 void kg_login_tenant_report(struct kg_conn *c);
+/* Acts on what authn raised while it handled one of c's frames: a
+ * request to count, a close after the answer, the failure delay. */
+void kg_login_settle(struct kg_conn *c);
 /* c has authenticated. */
 void kg_login_end(struct kg_conn *c);
 /* c is closing. */

@@ -9,12 +9,17 @@
 #include "loop/tenants.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct kg_tenant_slot {
-	struct kg_tenant_counts n;     /* name and counts */
+	struct kg_tenant_counts n;     /* name, counts, rates in force */
+	double credit[KG_QUOTA_KINDS]; /* bucket (bytes or requests; < 0 a debt) */
+	uint64_t last_ns[KG_QUOTA_KINDS]; /* last charge (0: bucket untouched) */
+	_Atomic uint64_t gen;          /* policy generation of n.rate */
+	_Atomic unsigned kinds;        /* bit per kind with a rate */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,4 +97,75 @@ struct kg_tenant_counts *kg_tenants_snapshot(size_t *n)
 		out[i] = slots[i]->n;
 	pthread_mutex_unlock(&lock);
 	return out;
+}
+
+uint64_t kg_tenants_quota_generation(const struct kg_tenant_slot *slot)
+{
+	return atomic_load_explicit(&slot->gen, memory_order_acquire);
+}
+
+unsigned kg_tenants_quota_kinds(const struct kg_tenant_slot *slot)
+{
+	return atomic_load_explicit(&slot->kinds, memory_order_relaxed);
+}
+
+void kg_tenants_quota_set(struct kg_tenant_slot *slot, const uint64_t rate[KG_QUOTA_KINDS],
+			  uint64_t gen)
+{
+	unsigned kinds = 0;
+	pthread_mutex_lock(&lock);
+	for (int k = 0; k < KG_QUOTA_KINDS; k++) {
+		slot->n.rate[k] = rate[k];
+		double burst = (double)rate[k] * KG_QUOTA_BURST_S;
+		if (slot->credit[k] > burst)
+			slot->credit[k] = burst;
+		if (rate[k])
+			kinds |= 1u << k;
+		else
+			slot->last_ns[k] = 0;   /* a quota set again starts full */
+	}
+	atomic_store_explicit(&slot->kinds, kinds, memory_order_relaxed);
+	atomic_store_explicit(&slot->gen, gen, memory_order_release);
+	pthread_mutex_unlock(&lock);
+}
+
+uint64_t kg_tenants_quota_rate(struct kg_tenant_slot *slot, enum kg_quota_kind k)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t r = slot->n.rate[k];
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+uint32_t kg_tenants_quota_charge(struct kg_tenant_slot *slot, enum kg_quota_kind k,
+				 uint64_t amount, uint64_t now_ns)
+{
+	if (!(kg_tenants_quota_kinds(slot) & (1u << k)))
+		return 0;
+	pthread_mutex_lock(&lock);
+	double rate = (double)slot->n.rate[k];
+	uint32_t ms = 0;
+	if (rate > 0) {
+		double burst = rate * KG_QUOTA_BURST_S;
+		double credit = slot->credit[k];
+		if (slot->last_ns[k] == 0)
+			credit = burst;
+		else if (now_ns > slot->last_ns[k])
+			credit += rate * (double)(now_ns - slot->last_ns[k]) / 1e9;
+		if (credit > burst)
+			credit = burst;
+		if (now_ns > slot->last_ns[k])
+			slot->last_ns[k] = now_ns;
+		credit -= (double)amount;
+		slot->credit[k] = credit;
+		if (credit < 0) {
+			/* rounded up: a wait of 0 ms would not slow anyone */
+			double wait = -credit / rate * 1000.0 + 1.0;
+			ms = wait >= KG_QUOTA_MAX_THROTTLE_MS ? KG_QUOTA_MAX_THROTTLE_MS : (uint32_t)wait;
+			slot->n.throttled[k]++;
+			slot->n.throttle_ms[k] += ms;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return ms;
 }

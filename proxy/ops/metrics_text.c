@@ -8,6 +8,7 @@
 #include "base/metrics.h"
 #include "base/version.h"
 #include "kafka/codec.h"
+#include "acl/policy.h"
 #include "loop/tenants.h"
 #include "ops/health.h"
 
@@ -168,6 +169,29 @@ static void upstream(struct kg_text *t, struct kg_gateway *gw, const struct kg_m
 		kg_text_printf(t, P "metadata_refresh_age_seconds +Inf\n");
 }
 
+/* Per tenant and quota in force (or once used): how many charges earned
+ * a wait, or (seconds) how long the waits were. */
+static void quota_family(struct kg_text *t, const struct kg_tenant_counts *c, size_t n,
+			 bool seconds)
+{
+	const char *name = seconds ? "tenant_quota_throttle_seconds_total"
+				   : "tenant_quota_throttled_total";
+	family(t, name, "counter", seconds
+	       ? "Waits a tenant's clients were given for going over its quota."
+	       : "Charges against a tenant quota that earned the client a wait (throttle_time_ms).");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < KG_QUOTA_KINDS; k++) {
+			if (!c[i].rate[k] && !c[i].throttled[k])
+				continue;
+			kg_text_printf(t, P "%s{tenant=\"%s\",quota=\"%s\"} ", name, c[i].name,
+				       kg_quota_kind_name(k));
+			if (seconds)
+				kg_text_printf(t, "%.3f\n", (double)c[i].throttle_ms[k] / 1000.0);
+			else
+				kg_text_printf(t, "%llu\n", (unsigned long long)c[i].throttled[k]);
+		}
+}
+
 /* Tenant names are few (the policy's) and plain: bounded label values. */
 static void tenants(struct kg_text *t)
 {
@@ -190,6 +214,8 @@ static void tenants(struct kg_text *t)
 	for (size_t i = 0; i < n; i++)
 		kg_text_printf(t, P "tenant_requests_total{tenant=\"%s\"} %llu\n", c[i].name,
 			       (unsigned long long)c[i].requests);
+	quota_family(t, c, n, false);
+	quota_family(t, c, n, true);
 	free(c);
 }
 

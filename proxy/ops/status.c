@@ -38,13 +38,20 @@ static json_t *tenants(void)
 	struct kg_policy *p = kg_current_policy();
 	for (size_t i = 0; i < n; i++) {
 		const struct kg_tenant *t = kg_policy_tenant_named(p, c[i].name);
+		json_t *q = json_object();
+		for (int k = 0; t && k < KG_QUOTA_KINDS; k++)
+			if (t->quota[k])
+				json_object_set_new(q, kg_quota_kind_name(k), json_pack(
+					"{s:I, s:I, s:f}", "rate", (json_int_t)t->quota[k],
+					"throttled", (json_int_t)c[i].throttled[k],
+					"throttle_seconds", (double)c[i].throttle_ms[k] / 1000.0));
 		json_array_append_new(out, json_pack(
-			"{s:s, s:I, s:o, s:I, s:I, s:I}", "name", c[i].name,
+			"{s:s, s:I, s:o, s:I, s:I, s:I, s:o}", "name", c[i].name,
 			"connections", (json_int_t)c[i].open,
 			"max_connections", t ? json_integer(t->max_connections) : json_null(),
 			"bytes_from_client", (json_int_t)c[i].bytes_from_client,
 			"bytes_from_broker", (json_int_t)c[i].bytes_from_broker,
-			"requests", (json_int_t)c[i].requests));
+			"requests", (json_int_t)c[i].requests, "quotas", q));
 	}
 	kg_policy_unref(p);
 	free(c);

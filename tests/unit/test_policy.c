@@ -580,6 +580,15 @@ static const struct {
 	  "tenants[0] (a) limits: 'max_connections' must be an integer 0..10000000 (0: no limit)" },
 	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"limits\": {\"max_conections\": 1}}]}",
 	  "tenants[0] (a) limits: unknown key 'max_conections'" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"quotas\": []}]}",
+	  "tenants[0] (a) quotas: must be an object" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"quotas\": {\"producer_byte_rate\": 0}}]}",
+	  "tenants[0] (a) quotas: 'producer_byte_rate' must be an integer 1..1099511627776 per "
+	  "second (leave it out for no quota)" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"quotas\": {\"request_rate\": 1.5}}]}",
+	  "tenants[0] (a) quotas: 'request_rate' must be an integer" },
+	{ "{\"roles\": [], \"tenants\": [{\"name\": \"a\", \"quotas\": {\"request_percentage\": 5}}]}",
+	  "tenants[0] (a) quotas: unknown key 'request_percentage'" },
 };
 
 /* Tenants: each principal's tenant, limits, order, and no tenant for others. */
@@ -589,7 +598,8 @@ static void test_tenants(void **state)
 	struct kg_policy *p = kg_policy_parse(
 		"{\"roles\": [], \"tenants\": ["
 		"{\"name\": \"acme\", \"members\": [\"User:a1\", \"User:a2\"], "
-		" \"limits\": {\"max_connections\": 3}},"
+		" \"limits\": {\"max_connections\": 3}, \"quotas\": {\"producer_byte_rate\": 1048576,"
+		" \"consumer_byte_rate\": 2097152, \"request_rate\": 50}},"
 		"{\"name\": \"globex.eu-1\", \"description\": \"d\", \"members\": [\"User:g\"]}]}",
 		"t.json", err, sizeof(err));
 	assert_non_null(p);
@@ -598,11 +608,17 @@ static void test_tenants(void **state)
 	assert_non_null(a);
 	assert_string_equal(a->name, "acme");
 	assert_int_equal(a->max_connections, 3);
+	assert_int_equal(a->quota[KG_QUOTA_PRODUCE], 1048576);
+	assert_int_equal(a->quota[KG_QUOTA_FETCH], 2097152);
+	assert_int_equal(a->quota[KG_QUOTA_REQUEST], 50);
+	assert_string_equal(kg_quota_kind_name(KG_QUOTA_FETCH), "consumer_byte_rate");
 	assert_ptr_equal(kg_policy_tenant_of(p, "User:a1"), a);
 	assert_ptr_equal(kg_policy_tenant(p, 0), a);
 	const struct kg_tenant *g = kg_policy_tenant_of(p, "User:g");
 	assert_string_equal(g->name, "globex.eu-1");
 	assert_int_equal(g->max_connections, 0);
+	assert_int_equal(g->quota[KG_QUOTA_PRODUCE] | g->quota[KG_QUOTA_FETCH] |
+			 g->quota[KG_QUOTA_REQUEST], 0);
 	assert_ptr_equal(kg_policy_tenant(p, 1), g);
 	assert_null(kg_policy_tenant(p, 2));
 	assert_ptr_equal(kg_policy_tenant_named(p, "acme"), a);
