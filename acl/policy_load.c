@@ -457,15 +457,23 @@ static int tenant_name_ok(const char *s)
 	return 1;
 }
 
-static int load_tenant_limits(struct lctx *c, const char *loc, json_t *o, struct kg_tenant *t)
+/* A tenant's sub-object `what` (limits, quotas): an object of known
+ * keys. Its location ("tenants[0] (a) limits") is written to l2. */
+static int tenant_section(struct lctx *c, const char *loc, const char *what, json_t *o,
+			  const char *const *keys, char *l2, size_t l2len)
 {
-	char l2[600];
-	snprintf(l2, sizeof(l2), "%s limits", loc);
+	snprintf(l2, l2len, "%s %s", loc, what);
 	if (!json_is_object(o)) {
 		lerr(c, l2, "must be an object");
 		return -1;
 	}
-	if (check_keys(c, o, l2, tenant_limit_keys) < 0)
+	return check_keys(c, o, l2, keys);
+}
+
+static int load_tenant_limits(struct lctx *c, const char *loc, json_t *o, struct kg_tenant *t)
+{
+	char l2[600];
+	if (tenant_section(c, loc, "limits", o, tenant_limit_keys, l2, sizeof(l2)) < 0)
 		return -1;
 	json_t *mc = json_object_get(o, "max_connections");
 	if (mc) {
@@ -482,12 +490,7 @@ static int load_tenant_limits(struct lctx *c, const char *loc, json_t *o, struct
 static int load_tenant_quotas(struct lctx *c, const char *loc, json_t *o, struct kg_tenant *t)
 {
 	char l2[600];
-	snprintf(l2, sizeof(l2), "%s quotas", loc);
-	if (!json_is_object(o)) {
-		lerr(c, l2, "must be an object");
-		return -1;
-	}
-	if (check_keys(c, o, l2, tenant_quota_keys) < 0)
+	if (tenant_section(c, loc, "quotas", o, tenant_quota_keys, l2, sizeof(l2)) < 0)
 		return -1;
 	for (int k = 0; k < KG_QUOTA_KINDS; k++) {
 		json_t *v = json_object_get(o, tenant_quota_keys[k]);

@@ -156,7 +156,7 @@ void kg_login_leave(struct kg_conn *c)
 }
 
 /* Acts on what authn raised while it handled a frame. */
-void kg_login_settle(struct kg_conn *c)
+void kg_login_settle_raised(struct kg_conn *c)
 {
 	struct kg_authn *a = &c->authn;
 	if (a->request_seen) {

@@ -42,8 +42,15 @@ bool kg_login_tenant_full(struct kg_conn *c, char *why, size_t len);
  * the close. */
 void kg_login_tenant_report(struct kg_conn *c);
 /* Acts on what authn raised while it handled one of c's frames: a
- * request to count, a close after the answer, the failure delay. */
-void kg_login_settle(struct kg_conn *c);
+ * request to count, a close after the answer, the failure delay. Inline
+ * test: the loop asks after every request frame, and only SASL frames
+ * raise anything. */
+void kg_login_settle_raised(struct kg_conn *c);
+static inline void kg_login_settle(struct kg_conn *c)
+{
+	if (c->authn.request_seen || c->authn.close_after_flush || c->authn.failure_delay)
+		kg_login_settle_raised(c);
+}
 /* c has authenticated. */
 void kg_login_end(struct kg_conn *c);
 /* c is closing. */

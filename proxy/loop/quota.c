@@ -67,7 +67,7 @@ static uint32_t charge(struct kg_conn *c, enum kg_quota_kind k, uint64_t amount)
 	return kg_tenants_quota_charge(c->tenant, k, amount, kg_metrics_now_ns());
 }
 
-uint32_t kg_quota_request(struct kg_conn *c, int16_t api_key, size_t frame_len)
+uint32_t kg_quota_request_tenant(struct kg_conn *c, int16_t api_key, size_t frame_len)
 {
 	unsigned kinds = quota_kinds(c);
 	if (!kinds)
@@ -83,14 +83,14 @@ uint32_t kg_quota_request(struct kg_conn *c, int16_t api_key, size_t frame_len)
 	return ms;
 }
 
-bool kg_quota_charges_response(struct kg_conn *c, int16_t api_key)
+bool kg_quota_charges_response_tenant(struct kg_conn *c, int16_t api_key)
 {
 	return api_key == KC_API_FETCH && (quota_kinds(c) & (1u << KG_QUOTA_FETCH));
 }
 
-uint32_t kg_quota_response(struct kg_conn *c, int16_t api_key, size_t frame_len)
+uint32_t kg_quota_response_tenant(struct kg_conn *c, int16_t api_key, size_t frame_len)
 {
-	if (!kg_quota_charges_response(c, api_key))
+	if (!kg_quota_charges_response_tenant(c, api_key))
 		return 0;
 	uint32_t ms = charge(c, KG_QUOTA_FETCH, frame_len);
 	if (ms)
@@ -98,9 +98,9 @@ uint32_t kg_quota_response(struct kg_conn *c, int16_t api_key, size_t frame_len)
 	return ms;
 }
 
-bool kg_quota_cap_fetch(struct kg_conn *c, int16_t api_key, struct kc_obj *req)
+bool kg_quota_cap_fetch_tenant(struct kg_conn *c, int16_t api_key, struct kc_obj *req)
 {
-	if (!kg_quota_charges_response(c, api_key))
+	if (!kg_quota_charges_response_tenant(c, api_key))
 		return false;
 	struct kc_value *max = kc_at(req, KCF_FetchRequest_MaxBytes);
 	uint64_t cap = kg_tenants_quota_rate(c->tenant, KG_QUOTA_FETCH) / KG_QUOTA_FETCH_SLICES;
@@ -110,11 +110,6 @@ bool kg_quota_cap_fetch(struct kg_conn *c, int16_t api_key, struct kc_obj *req)
 		return false;
 	max->u.i = (int64_t)cap;
 	return true;
-}
-
-bool kg_quota_paused(const struct kg_conn *c)
-{
-	return ev_is_active(&c->quota_timer);
 }
 
 enum kg_quota_field kg_quota_field(int16_t api_key, int16_t version)

@@ -16,23 +16,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ev.h>
+
 #include "kafka/codec-t.h"
+#include "kafka/fields_gen.h"
 #include "loop/conn-t.h"
+
+/* The out-of-line halves of the calls below, for a connection with a
+ * tenant (the inline tests keep a connection without one at a load). */
+uint32_t kg_quota_request_tenant(struct kg_conn *c, int16_t api_key, size_t frame_len);
+bool kg_quota_charges_response_tenant(struct kg_conn *c, int16_t api_key);
+uint32_t kg_quota_response_tenant(struct kg_conn *c, int16_t api_key, size_t frame_len);
+bool kg_quota_cap_fetch_tenant(struct kg_conn *c, int16_t api_key, struct kc_obj *req);
 
 /* The wait (ms) the request earns: one request of the tenant's
  * request_rate and, for Produce, frame_len bytes of producer_byte_rate.
  * Pauses the client for it. 0: none (or no tenant, no quota). */
-uint32_t kg_quota_request(struct kg_conn *c, int16_t api_key, size_t frame_len);
+static inline uint32_t kg_quota_request(struct kg_conn *c, int16_t api_key, size_t frame_len)
+{
+	return c->tenant ? kg_quota_request_tenant(c, api_key, frame_len) : 0;
+}
 /* Whether a response of this api will be charged (consumer_byte_rate). */
-bool kg_quota_charges_response(struct kg_conn *c, int16_t api_key);
+static inline bool kg_quota_charges_response(struct kg_conn *c, int16_t api_key)
+{
+	return c->tenant && api_key == KC_API_FETCH && kg_quota_charges_response_tenant(c, api_key);
+}
 /* The wait a Fetch response of frame_len bytes earns; pauses the client
  * for it. */
-uint32_t kg_quota_response(struct kg_conn *c, int16_t api_key, size_t frame_len);
+static inline uint32_t kg_quota_response(struct kg_conn *c, int16_t api_key, size_t frame_len)
+{
+	return c->tenant && api_key == KC_API_FETCH
+		? kg_quota_response_tenant(c, api_key, frame_len) : 0;
+}
 /* Lowers a Fetch request's MaxBytes (v3+) to a quarter second of the
  * tenant's consumer_byte_rate; true when it changed the request. */
-bool kg_quota_cap_fetch(struct kg_conn *c, int16_t api_key, struct kc_obj *req);
-/* Whether the client's requests wait for a throttle to end. */
-bool kg_quota_paused(const struct kg_conn *c);
+static inline bool kg_quota_cap_fetch(struct kg_conn *c, int16_t api_key, struct kc_obj *req)
+{
+	return c->tenant && api_key == KC_API_FETCH && kg_quota_cap_fetch_tenant(c, api_key, req);
+}
+/* Whether the client's requests wait for a throttle to end (inline: asked
+ * several times per frame by the loop). */
+static inline bool kg_quota_paused(const struct kg_conn *c)
+{
+	return ev_is_active(&c->quota_timer);
+}
 
 /* Where a response's ThrottleTimeMs is in this version. */
 enum kg_quota_field {

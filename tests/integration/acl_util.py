@@ -77,10 +77,13 @@ def policy_doc(roles, super_users=("User:admin",)) -> dict:
     return {"super_users": list(super_users), "roles": roles}
 
 
-def write_policy(path: Path, roles, super_users=("User:admin",)) -> Path:
+def write_policy(path: Path, roles, super_users=("User:admin",), tenants=None) -> Path:
     """Write atomically (rename), so a polling gateway never reads half a file."""
+    doc = policy_doc(roles, super_users)
+    if tenants is not None:
+        doc["tenants"] = tenants
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(policy_doc(roles, super_users), indent=2))
+    tmp.write_text(json.dumps(doc, indent=2))
     os.replace(tmp, path)
     return path
 

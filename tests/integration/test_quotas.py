@@ -3,8 +3,9 @@ request_rate of policy tenants[].quotas, enforced as a broker enforces client qu
 the client is told throttle_time_ms in the response and its connection is not read until the
 wait is over, so clients slow down instead of failing.
 
-Real Java clients (the bed release's producer-perf and consumer-perf tools) through the
-gateway, SCRAM-SHA-512 at the gateway. alice is tenant "metered" (producer 512 KiB/s, consumer
+Real Java clients through the gateway, always of another release than the brokers (the
+producer-perf and consumer-perf tools of 4.3.1 in front of 3.6.2 brokers, of 3.6.2 in front of
+4.x; KG_QUOTA_TOOLS overrides), SCRAM-SHA-512 at the gateway. alice is tenant "metered" (producer 512 KiB/s, consumer
 1 MiB/s), carol tenant "open" (no quota), bob tenant "chatty" (request_rate)."""
 
 from __future__ import annotations
@@ -36,16 +37,11 @@ PRODUCER_RE = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) M
 
 
 def write_policy(path: Path, request_rate: int) -> Path:
-    doc = au.policy_doc(ROLES)
-    doc["tenants"] = [
+    return au.write_policy(path, ROLES, tenants=[
         {"name": "metered", "members": ["User:alice"],
          "quotas": {"producer_byte_rate": PRODUCE_RATE, "consumer_byte_rate": FETCH_RATE}},
         {"name": "open", "members": ["User:carol"]},
-        {"name": "chatty", "members": ["User:bob"], "quotas": {"request_rate": request_rate}}]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path)
-    return path
+        {"name": "chatty", "members": ["User:bob"], "quotas": {"request_rate": request_rate}}])
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +63,13 @@ def _status_tenant(url, name):
         return next(t for t in json.loads(r.read())["tenants"] if t["name"] == name)
 
 
+def tools_release(kafka) -> str:
+    """Clients of another release than the brokers: new tools on old brokers, old on new."""
+    return os.environ.get("KG_QUOTA_TOOLS") or ("3.6.2" if kafka.major >= 4 else "4.3.1")
+
+
 def _perf_cmd(kafka, tool, *args):
-    return [str(kg.BED), "tool", kafka.version, tool, *map(str, args)]
+    return [str(kg.BED), "tool", tools_release(kafka), tool, *map(str, args)]
 
 
 def _producer(q, user, topic, records, throughput):
@@ -123,7 +124,7 @@ def test_produce_quota_throttles_one_tenant_not_the_other(qenv):
     took = time.monotonic() - t0
 
     rate = metered["records_per_s"] * RECORD
-    print(f"quota: metered {rate / 1024:.0f} KiB/s (quota {PRODUCE_RATE // 1024} KiB/s, "
+    print(f"quota: tools {tools_release(q['kafka'])}, brokers {q['kafka'].version}: metered {rate / 1024:.0f} KiB/s (quota {PRODUCE_RATE // 1024} KiB/s, "
           f"{took:.1f} s); open alone {alone['records_per_s']:.1f} rec/s, beside "
           f"{beside['records_per_s']:.1f} rec/s")
     assert metered["records"] == records
@@ -153,10 +154,11 @@ def test_fetch_quota(qenv):
     if "metered_topic" not in q:
         pytest.skip("needs the topic of test_produce_quota_throttles_one_tenant_not_the_other")
     side = q["side"]
-    cp = q["kafka"].tool("consumer-perf", "--bootstrap-server", side.bootstrap,
-                         "--topic", q["metered_topic"], "--messages", q["metered_records"],
-                         "--group", f"qt.{os.getpid()}.g", "--consumer.config",
-                         side.java_props("alice"), "--timeout", 60000, "--print-metrics", timeout=240)
+    cp = kg.run(_perf_cmd(q["kafka"], "consumer-perf", "--bootstrap-server", side.bootstrap,
+                          "--topic", q["metered_topic"], "--messages", q["metered_records"],
+                          "--group", f"qt.{os.getpid()}.g", "--consumer.config",
+                          side.java_props("alice"), "--timeout", 60000, "--print-metrics"),
+                timeout=240)
     text = cp.stdout.decode()
     row = None
     for line in text.splitlines():

@@ -26,14 +26,9 @@ ROLES = [role("apps", ["User:alice", "User:bob"], [
 
 
 def write_policy(path: Path, max_connections: int) -> Path:
-    doc = au.policy_doc(ROLES)
-    doc["tenants"] = [{"name": "acme", "members": ["User:alice"],
-                       "limits": {"max_connections": max_connections}},
-                      {"name": "globex", "members": ["User:carol"]}]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path)
-    return path
+    return au.write_policy(path, ROLES, tenants=[
+        {"name": "acme", "members": ["User:alice"], "limits": {"max_connections": max_connections}},
+        {"name": "globex", "members": ["User:carol"]}])
 
 
 @pytest.fixture(scope="module")
